@@ -1,0 +1,52 @@
+# Corridor: `make demo` runs the product on a local broker, `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+CODE := corridor producers processors consumers schemas tests bench
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(BIN)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Corridor needs Python 3.11 or newer ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+.PHONY: install
+install: $(BIN)/.installed ## Create the local virtualenv with Corridor and its dev tools.
+
+.PHONY: lint
+lint: install ## ruff (lint and format check) and mypy --strict.
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
+	$(BIN)/mypy
+
+.PHONY: unit
+unit: install ## Unit tests only (no broker).
+	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
+
+.PHONY: test
+test: lint ## The whole suite: lint, unit, integration and system tests on real Kafka.
+	$(BIN)/pytest tests $(PYTEST_ARGS)
+
+.PHONY: demo
+demo: install ## Start a local secured broker and show how to connect.
+	$(BIN)/corridor infra up
+	$(BIN)/corridor infra status
+
+.PHONY: down
+down: install ## Stop the local broker started by `make demo`.
+	$(BIN)/corridor infra down
+
+.PHONY: clean
+clean: ## Stop the local broker and remove the virtualenv, caches and local state.
+	-[ -x $(BIN)/corridor ] && $(BIN)/corridor infra down
+	rm -rf $(VENV) .cache .corridor .mypy_cache .ruff_cache .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,16 @@
+"""What every subcommand gets from the top-level options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from corridor.connection import Connection, load_connection
+
+
+@dataclass(frozen=True, slots=True)
+class CliContext:
+    home: Path
+
+    def connection(self) -> Connection:
+        return load_connection(self.home)

@@ -1,0 +1,98 @@
+"""Shared fixtures: one real broker per test session, unique topics, groups and users.
+
+Integration tests run against the real Apache Kafka that ``corridor infra up`` starts
+(TLS, SCRAM, ACLs). Set CORRIDOR_TEST_HOME to the home of a cluster that already runs to
+reuse it; otherwise the session starts its own on free ports and stops it at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from corridor.connection import Connection
+from corridor.infra.cluster import LocalCluster
+from corridor.kafka_clients import admin_client
+from corridor.principals import upsert_scram_user
+from corridor.topics import TopicSpec, ensure_topics
+
+
+def _start_cluster(home: Path, nodes: int) -> LocalCluster:
+    cluster = LocalCluster(home)
+    try:
+        cluster.up(nodes=nodes, base_port=0)
+    except BaseException:
+        cluster.down()
+        raise
+    return cluster
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    existing = os.environ.get("CORRIDOR_TEST_HOME")
+    if existing:
+        yield LocalCluster(Path(existing))
+        return
+    cluster = _start_cluster(tmp_path_factory.mktemp("kafka-1"), 1)
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
+    cluster = _start_cluster(tmp_path_factory.mktemp("kafka-3"), 3)
+    try:
+        yield cluster
+    finally:
+        cluster.down()
+
+
+@pytest.fixture(scope="session")
+def admin_conn(kafka_cluster: LocalCluster) -> Connection:
+    return kafka_cluster.connection()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def new_topic(admin_conn: Connection) -> Callable[..., str]:
+    """Create a topic with a unique name on the session's broker."""
+
+    def make(partitions: int = 3, *, conn: Connection | None = None, replicas: int = 1) -> str:
+        name = unique("test.topic")
+        ensure_topics(
+            admin_client(conn or admin_conn, quiet=True),
+            [TopicSpec(name, partitions)],
+            replication_factor=replicas,
+            min_insync_replicas=min(replicas, 2),
+        )
+        return name
+
+    return make
+
+
+@pytest.fixture
+def new_group() -> Callable[[], str]:
+    return lambda: unique("test.group")
+
+
+@pytest.fixture
+def new_principal(admin_conn: Connection) -> Callable[..., Connection]:
+    """A fresh SCRAM user with no ACLs, as a Connection for that user."""
+
+    def make(name: str | None = None) -> Connection:
+        user = name or unique("test-user").replace(".", "-")
+        password = secrets.token_urlsafe(18)
+        upsert_scram_user(admin_client(admin_conn, quiet=True), user, password)
+        return admin_conn.as_principal(user, password)
+
+    return make
