@@ -13,6 +13,7 @@ import click
 
 from corridor.cli.context import CliContext
 from corridor.cli.infra import infra
+from corridor.cli.keys import keys
 from corridor.exceptions import CorridorError
 
 
@@ -32,6 +33,7 @@ def cli(ctx: click.Context, home: Path) -> None:
 
 
 cli.add_command(infra)
+cli.add_command(keys)
 
 
 def main() -> None:

@@ -1,0 +1,251 @@
+"""An agency's own key pairs: generation, files on disk, and the public directory entry.
+
+Each agency holds one Ed25519 signing key and one X25519 encryption key. They are kept
+as PKCS#8 PEM files, created with mode 0600 from the first byte (never widened and then
+narrowed), optionally encrypted with a passphrase, next to a small public manifest that
+records their key ids and validity so the keys can be loaded without guessing:
+
+    <dir>/<AGENCY>.signing.pem      private, 0600
+    <dir>/<AGENCY>.encryption.pem   private, 0600
+    <dir>/<AGENCY>.keys.json        public: the agency's entry for the directory
+
+Key ids read ``<AGENCY>-sig-<YYYYMMDD>-<8 hex>`` and ``<AGENCY>-enc-<YYYYMMDD>-<8 hex>``:
+unique, sortable by age, and telling an operator at a glance whose key it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import stat
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from corridor.domain import AGENCY_ID
+from corridor.envelope.errors import KeyFormatError
+from corridor.envelope.keys import EncryptionKey, SigningKey
+from corridor.exceptions import CorridorError
+
+__all__ = [
+    "AgencyIdError",
+    "AgencyKeys",
+    "KeyFiles",
+    "KeyStoreError",
+    "generate_agency_keys",
+    "key_files",
+    "load_private_keys",
+    "public_entry",
+    "write_private_keys",
+]
+
+MANIFEST_VERSION = 1
+
+
+class AgencyIdError(CorridorError):
+    """The agency id does not follow the ``CC-NAME`` pattern of corridor.domain.AGENCY_ID."""
+
+
+class KeyStoreError(CorridorError):
+    """A key file is missing, already there, unreadable, too open, or inconsistent."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgencyKeys:
+    """An agency's private keys, and the time from which their public halves are valid."""
+
+    agency_id: str
+    signing: SigningKey
+    encryption: EncryptionKey
+    valid_from: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFiles:
+    signing: Path
+    encryption: Path
+    manifest: Path
+
+
+def _check_agency_id(agency_id: str) -> None:
+    if not isinstance(agency_id, str) or not AGENCY_ID.fullmatch(agency_id):
+        raise AgencyIdError(
+            f"{agency_id!r} is not a valid agency id (two-letter country code, a dash "
+            "and an upper-case name, e.g. AT-BKA)"
+        )
+
+
+def key_files(directory: Path | str, agency_id: str) -> KeyFiles:
+    """Where an agency's key files live inside ``directory``."""
+    _check_agency_id(agency_id)
+    base = Path(directory)
+    return KeyFiles(
+        signing=base / f"{agency_id}.signing.pem",
+        encryption=base / f"{agency_id}.encryption.pem",
+        manifest=base / f"{agency_id}.keys.json",
+    )
+
+
+def _key_id(agency_id: str, purpose: Literal["sig", "enc"], when: datetime) -> str:
+    return f"{agency_id}-{purpose}-{when:%Y%m%d}-{secrets.token_hex(4)}"
+
+
+def generate_agency_keys(agency_id: str, *, now: datetime | None = None) -> AgencyKeys:
+    """Fresh signing and encryption keys for ``agency_id``, valid from ``now`` (UTC)."""
+    _check_agency_id(agency_id)
+    when = (now if now is not None else datetime.now(UTC)).astimezone(UTC)
+    when = when.replace(microsecond=0)
+    return AgencyKeys(
+        agency_id=agency_id,
+        signing=SigningKey.generate(_key_id(agency_id, "sig", when)),
+        encryption=EncryptionKey.generate(_key_id(agency_id, "enc", when)),
+        valid_from=when,
+    )
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def public_entry(keys: AgencyKeys) -> dict[str, list[dict[str, str]]]:
+    """The public keys as the directory file lists them for this agency."""
+
+    def entry(key_id: str, public: bytes) -> dict[str, str]:
+        return {
+            "key_id": key_id,
+            "public_key": base64.b64encode(public).decode("ascii"),
+            "valid_from": _iso(keys.valid_from),
+        }
+
+    return {
+        "signing_keys": [entry(keys.signing.key_id, keys.signing.public_bytes())],
+        "encryption_keys": [entry(keys.encryption.key_id, keys.encryption.public_bytes())],
+    }
+
+
+def _write_new(path: Path, data: bytes, mode: int) -> None:
+    """Create ``path`` exclusively with ``mode``; fails if anything is already there."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+    except FileExistsError as exc:
+        raise KeyStoreError(f"{path} already exists; use force to replace it") from exc
+    except OSError as exc:
+        raise KeyStoreError(f"{path} cannot be created: {exc.strerror}") from exc
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise KeyStoreError(f"{path} cannot be written: {exc.strerror}") from exc
+
+
+def _write(path: Path, data: bytes, mode: int, *, force: bool) -> None:
+    if not force:
+        _write_new(path, data, mode)
+        return
+    # Replacing: write a new file beside it, then rename over, so the old file's mode
+    # never applies to the new key and a crash leaves one whole file or the other.
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    _write_new(temporary, data, mode)
+    try:
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise KeyStoreError(f"{path} cannot be replaced: {exc.strerror}") from exc
+
+
+def write_private_keys(
+    directory: Path | str,
+    keys: AgencyKeys,
+    passphrase: bytes | None = None,
+    *,
+    force: bool = False,
+) -> KeyFiles:
+    """Write the agency's keys (0600 PEM) and public manifest into ``directory``.
+
+    Refuses to overwrite any existing key file unless ``force`` is true.
+    """
+    files = key_files(directory, keys.agency_id)
+    if not force:
+        for path in (files.signing, files.encryption, files.manifest):
+            if path.exists() or path.is_symlink():
+                raise KeyStoreError(f"{path} already exists; use force to replace it")
+    try:
+        signing_pem = keys.signing.to_pem(passphrase)
+        encryption_pem = keys.encryption.to_pem(passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"keys of {keys.agency_id}: {exc}") from exc
+    manifest = {"version": MANIFEST_VERSION, "agency_id": keys.agency_id, **public_entry(keys)}
+    try:
+        Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise KeyStoreError(f"{directory} cannot be created: {exc.strerror}") from exc
+    _write(files.signing, signing_pem, 0o600, force=force)
+    _write(files.encryption, encryption_pem, 0o600, force=force)
+    _write(files.manifest, json.dumps(manifest, indent=2).encode() + b"\n", 0o644, force=force)
+    return files
+
+
+def _read_private(path: Path) -> bytes:
+    try:
+        info = path.stat()
+        if info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyStoreError(
+                f"{path} is accessible by other users (mode {stat.S_IMODE(info.st_mode):o}); "
+                "make it 0600"
+            )
+        return path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyStoreError(f"{path} does not exist") from exc
+    except OSError as exc:
+        raise KeyStoreError(f"{path} cannot be read: {exc.strerror}") from exc
+
+
+def _manifest_key(manifest: dict[str, Any], field: str, path: Path) -> tuple[str, bytes, datetime]:
+    try:
+        (entry,) = manifest[field]
+        valid_from = datetime.fromisoformat(entry["valid_from"])
+        if valid_from.utcoffset() is None:
+            raise ValueError("valid_from has no timezone")
+        return (
+            str(entry["key_id"]),
+            base64.b64decode(entry["public_key"], validate=True),
+            valid_from,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise KeyStoreError(f"{path}: {field} must hold exactly one well-formed key") from exc
+
+
+def load_private_keys(
+    directory: Path | str, agency_id: str, passphrase: bytes | None = None
+) -> AgencyKeys:
+    """Load what :func:`write_private_keys` wrote, checking the files belong together."""
+    files = key_files(directory, agency_id)
+    try:
+        manifest = json.loads(files.manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise KeyStoreError(f"{files.manifest} does not exist") from exc
+    except (OSError, ValueError) as exc:
+        raise KeyStoreError(f"{files.manifest} is not a readable key manifest") from exc
+    if not isinstance(manifest, dict) or manifest.get("agency_id") != agency_id:
+        raise KeyStoreError(f"{files.manifest} is not the key manifest of {agency_id}")
+    sig_id, sig_public, sig_from = _manifest_key(manifest, "signing_keys", files.manifest)
+    enc_id, enc_public, enc_from = _manifest_key(manifest, "encryption_keys", files.manifest)
+
+    try:
+        signing = SigningKey.from_pem(sig_id, _read_private(files.signing), passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"{files.signing}: {exc}") from exc
+    try:
+        encryption = EncryptionKey.from_pem(enc_id, _read_private(files.encryption), passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"{files.encryption}: {exc}") from exc
+    if signing.public_bytes() != sig_public:
+        raise KeyStoreError(f"{files.signing} does not match the public key in {files.manifest}")
+    if encryption.public_bytes() != enc_public:
+        raise KeyStoreError(f"{files.encryption} does not match the public key in {files.manifest}")
+    return AgencyKeys(agency_id, signing, encryption, valid_from=min(sig_from, enc_from))
