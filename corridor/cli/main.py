@@ -12,9 +12,11 @@ from pathlib import Path
 import click
 
 from corridor.cli.context import CliContext
+from corridor.cli.directory import directory
 from corridor.cli.infra import infra
 from corridor.cli.keys import keys
 from corridor.exceptions import CorridorError
+from corridor.logs import configure_logging
 
 
 @click.group()
@@ -26,13 +28,25 @@ from corridor.exceptions import CorridorError
     show_default=True,
     help="Where the local cluster, its connection settings and keys live.",
 )
+@click.option(
+    "--config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="CORRIDOR_CONFIG",
+    help="Settings file (default: ./corridor.toml when present).",
+)
+@click.option("--log-level", default="INFO", show_default=True, envvar="CORRIDOR_LOG_LEVEL")
+@click.option("--log-json", is_flag=True, envvar="CORRIDOR_LOG_JSON", help="Log lines as JSON.")
 @click.pass_context
-def cli(ctx: click.Context, home: Path) -> None:
+def cli(
+    ctx: click.Context, home: Path, config: Path | None, log_level: str, log_json: bool
+) -> None:
     """Corridor: secure sharing of anti-trafficking case alerts between agencies."""
-    ctx.obj = CliContext(home=home)
+    configure_logging(log_level, as_json=log_json)
+    ctx.obj = CliContext(home=home, config=config)
 
 
 cli.add_command(infra)
+cli.add_command(directory)
 cli.add_command(keys)
 
 

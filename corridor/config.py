@@ -1,0 +1,158 @@
+"""Settings: a ``corridor.toml`` file, overridden by ``CORRIDOR_<SECTION>_<KEY>`` variables.
+
+Settings are checked on the way in: an unknown section or key is rejected with its
+name, so a typo never silently falls back to a default. Kafka client settings use
+librdkafka's own property names under ``[kafka]`` and pass through to every client.
+Secrets are never part of this object's ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from corridor.exceptions import ConfigError
+
+CONFIG_FILE = "corridor.toml"
+ENV_PREFIX = "CORRIDOR_"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSettings:
+    """Partitions and replication of the topics the platform creates."""
+
+    partitions: int = 6
+    delivery_partitions: int = 3
+    #: 0 means: 3 when the cluster has three or more brokers, else 1.
+    replication_factor: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessorSettings:
+    app_id: str = "corridor-processor"
+    #: How old an alert may be when it reaches the processor before it is refused.
+    max_age_seconds: int = 7 * 24 * 3600
+    #: How far in the future ``created_at`` may lie (clock skew between agencies).
+    max_clock_skew_seconds: int = 300
+    #: How long an alert id is remembered to drop duplicates.
+    dedup_ttl_seconds: int = 14 * 24 * 3600
+    metrics_port: int = 9401
+    web_port: int = 6066
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumerSettings:
+    metrics_port: int = 9402
+    http_timeout_seconds: float = 10.0
+    http_max_attempts: int = 5
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerSettings:
+    metrics_port: int = 9403
+    #: Largest encoded body accepted for sealing, in bytes.
+    max_body_bytes: int = 256 * 1024
+    delivery_timeout_ms: int = 30000
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything configurable, with defaults that work on a local cluster."""
+
+    home: Path = Path(".corridor")
+    kafka: Mapping[str, str] = field(default_factory=dict)
+    topics: TopicSettings = field(default_factory=TopicSettings)
+    processor: ProcessorSettings = field(default_factory=ProcessorSettings)
+    consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
+    producer: ProducerSettings = field(default_factory=ProducerSettings)
+
+
+_SECTIONS: dict[str, type[Any]] = {
+    "topics": TopicSettings,
+    "processor": ProcessorSettings,
+    "consumer": ConsumerSettings,
+    "producer": ProducerSettings,
+}
+
+
+def _coerce(value: Any, target: Any, where: str) -> Any:
+    kind = type(target)
+    if isinstance(value, str) and kind is not str:
+        try:
+            if kind is bool:
+                return value.strip().lower() in {"1", "true", "yes", "on"}
+            return kind(value)
+        except ValueError as exc:
+            raise ConfigError(f"{where}: {value!r} is not a valid {kind.__name__}") from exc
+    if kind is float and isinstance(value, int):
+        return float(value)
+    if not isinstance(value, kind):
+        raise ConfigError(f"{where}: expected {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _section(cls: type[Any], data: Mapping[str, Any], name: str) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in [{name}]: {', '.join(unknown)}")
+    defaults = cls()
+    values = {
+        key: _coerce(value, getattr(defaults, key), f"{name}.{key}") for key, value in data.items()
+    }
+    return replace(defaults, **values)
+
+
+def parse_settings(data: Mapping[str, Any], *, home: Path | None = None) -> Settings:
+    unknown = sorted(set(data) - {*_SECTIONS, "kafka", "home"})
+    if unknown:
+        raise ConfigError(f"unknown section(s) in the configuration: {', '.join(unknown)}")
+    kafka = data.get("kafka", {})
+    if not isinstance(kafka, Mapping):
+        raise ConfigError("[kafka] must be a table of librdkafka properties")
+    sections = {name: _section(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    return Settings(
+        home=home or Path(str(data.get("home", ".corridor"))),
+        kafka={str(k): str(v) for k, v in kafka.items()},
+        **sections,
+    )
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``CORRIDOR_PROCESSOR_MAX_AGE_SECONDS=60`` -> {"processor": {"max_age_seconds": "60"}}."""
+    result: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX):
+            continue
+        rest = key[len(ENV_PREFIX) :].lower()
+        for section in _SECTIONS:
+            if rest.startswith(section + "_"):
+                result.setdefault(section, {})[rest[len(section) + 1 :]] = value
+                break
+    return result
+
+
+def load_settings(
+    path: Path | None = None,
+    *,
+    home: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Read ``path`` (or ``./corridor.toml`` if present) and apply environment overrides."""
+    env = os.environ if environ is None else environ
+    candidate = path or Path(env.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
+    data: dict[str, Any] = {}
+    if candidate.exists():
+        try:
+            data = tomllib.loads(candidate.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {candidate}: {exc}") from exc
+    elif path is not None:
+        raise ConfigError(f"configuration file {path} does not exist")
+    for section, values in _env_overrides(env).items():
+        data.setdefault(section, {}).update(values)
+    return parse_settings(data, home=home)
