@@ -11,15 +11,20 @@ import os
 import secrets
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from corridor.config import Settings
 from corridor.connection import Connection
+from corridor.directory_apply import apply_directory
+from corridor.domain import Directory
 from corridor.infra.cluster import LocalCluster
 from corridor.kafka_clients import admin_client
 from corridor.principals import upsert_scram_user
 from corridor.topics import TopicSpec, ensure_topics
+from corridor.workspace import Workspace
 
 
 def _start_cluster(home: Path, nodes: int) -> LocalCluster:
@@ -96,3 +101,28 @@ def new_principal(admin_conn: Connection) -> Callable[..., Connection]:
         return admin_conn.as_principal(user, password)
 
     return make
+
+
+@dataclass(frozen=True)
+class Network:
+    """The sample network of examples/directory.json, applied to the session's cluster.
+
+    Every agency has its own SCRAM principal, key files and delivery topic under
+    ``workspace.home``; ``directory`` is what was published (with the real public keys).
+    """
+
+    workspace: Workspace
+    settings: Settings
+    directory: Directory
+
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIRECTORY = REPO / "examples" / "directory.json"
+
+
+@pytest.fixture(scope="session")
+def network(kafka_cluster: LocalCluster) -> Network:
+    workspace = Workspace(kafka_cluster.home)
+    settings = Settings(home=kafka_cluster.home)
+    result = apply_directory(workspace, settings, SAMPLE_DIRECTORY, use_local_keys=True)
+    return Network(workspace, settings, result.directory)
