@@ -33,8 +33,19 @@ lint: install ## ruff (lint and format check) and mypy --strict.
 unit: install ## Unit tests only (no broker).
 	$(BIN)/pytest tests/unit -q $(PYTEST_ARGS)
 
+.PHONY: system-deps
+system-deps: ## Debian packages the tests drive: chromium (live page), prometheus (promtool).
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/promtool ] && [ -x /usr/bin/prometheus ]; then \
+		echo "chromium and prometheus are installed"; \
+	else \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+			chromium prometheus; \
+	fi
+
 .PHONY: test
-test: lint ## The whole suite: lint, unit, integration and system tests on real Kafka.
+test: lint system-deps ## The whole suite: lint, unit, integration and system tests on real Kafka.
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 .PHONY: demo

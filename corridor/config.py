@@ -42,6 +42,14 @@ class ProcessorSettings:
     dedup_ttl_seconds: int = 14 * 24 * 3600
     metrics_port: int = 9401
     web_port: int = 6066
+    #: An agreement in force with no exchange for this long is reported dormant.
+    dormant_after_days: int = 30
+    #: How long an alert's linkage tokens are kept to link alerts that arrive later.
+    link_window_seconds: int = 30 * 24 * 3600
+    #: How often a worker looks for missed response deadlines and expired state.
+    sweep_interval_seconds: float = 30.0
+    #: How often processed offsets are committed (outputs are flushed first).
+    commit_interval_seconds: float = 2.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +57,12 @@ class ConsumerSettings:
     metrics_port: int = 9402
     http_timeout_seconds: float = 10.0
     http_max_attempts: int = 5
+    #: First wait between http attempts; doubles each time, with jitter.
+    http_backoff_seconds: float = 0.5
+    #: HMAC-SHA256 key of the http sink's signature header (CORRIDOR_CONSUMER_HTTP_SECRET).
+    http_secret: str = field(default="", repr=False)
+    #: How often deliveries parked in the local retry store are tried again.
+    parked_retry_seconds: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +71,8 @@ class ProducerSettings:
     #: Largest encoded body accepted for sealing, in bytes.
     max_body_bytes: int = 256 * 1024
     delivery_timeout_ms: int = 30000
+    #: How long to wait for the cluster (and the directory) before failing a publisher.
+    connect_timeout_seconds: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

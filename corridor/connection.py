@@ -2,7 +2,8 @@
 
 ``corridor infra up`` writes one of these for the admin principal; every other command
 reads it, so no one types a password. Secrets live in files with 0600 permissions and
-are never part of ``repr`` or log lines.
+are never part of ``repr`` or log lines. The schema registry's URL rides along when one
+was started, so producers know to write registry ids; files without it still load.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Connection:
     username: str
     password: str = field(repr=False)
     mechanism: str = "SCRAM-SHA-512"
+    schema_registry_url: str | None = None
 
     def as_principal(self, username: str, password: str) -> Connection:
         return replace(self, username=username, password=password)
@@ -45,13 +47,16 @@ class Connection:
         }
 
     def to_json(self) -> dict[str, str]:
-        return {
+        data = {
             "bootstrap_servers": self.bootstrap_servers,
             "ca_location": str(self.ca_location),
             "username": self.username,
             "password": self.password,
             "mechanism": self.mechanism,
         }
+        if self.schema_registry_url is not None:
+            data["schema_registry_url"] = self.schema_registry_url
+        return data
 
 
 def write_secret_file(path: Path, text: str) -> None:
@@ -88,6 +93,9 @@ def load_connection(state_dir: Path) -> Connection:
             username=str(data["username"]),
             password=str(data["password"]),
             mechanism=str(data.get("mechanism", "SCRAM-SHA-512")),
+            schema_registry_url=(
+                str(data["schema_registry_url"]) if data.get("schema_registry_url") else None
+            ),
         )
     except KeyError as exc:
         raise ConfigError(f"{path} lacks the field {exc.args[0]!r}") from exc

@@ -221,6 +221,96 @@ class ConsumerMetrics:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class AgreementMetrics:
+    """Whether each agreement is used and answered: the operators' follow-up, per agreement."""
+
+    exchanges: Gauge
+    ack_ratio: Gauge
+    ack_median: Gauge
+    overdue: Gauge
+    dormant: Gauge
+    last_exchange: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> AgreementMetrics:
+        return cls(
+            exchanges=Gauge(
+                "corridor_agreement_exchanges",
+                "Deliveries the agreement allowed within the report period.",
+                ["agreement"],
+                registry=registry,
+            ),
+            ack_ratio=Gauge(
+                "corridor_agreement_ack_ratio",
+                "Share of those deliveries the recipient acknowledged (0 to 1).",
+                ["agreement"],
+                registry=registry,
+            ),
+            ack_median=Gauge(
+                "corridor_agreement_ack_median_seconds",
+                "Median time from delivery to acknowledgement within the report period.",
+                ["agreement"],
+                registry=registry,
+            ),
+            overdue=Gauge(
+                "corridor_agreement_overdue_acks",
+                "Deliveries still unacknowledged past the agreement's response deadline.",
+                ["agreement"],
+                registry=registry,
+            ),
+            dormant=Gauge(
+                "corridor_agreement_dormant",
+                "1 when an agreement in force had no exchange for the dormancy period, else 0.",
+                ["agreement"],
+                registry=registry,
+            ),
+            last_exchange=Gauge(
+                "corridor_agreement_last_exchange_timestamp_seconds",
+                "Unix time of the agreement's last delivery seen (0: none in the lookback).",
+                ["agreement"],
+                registry=registry,
+            ),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class OperationsMetrics:
+    """The operator's view from outside the components, so it survives a component's death."""
+
+    consumer_lag: Gauge
+    workers_alive: Gauge
+    brokers: Gauge
+    collections: Counter
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> OperationsMetrics:
+        return cls(
+            consumer_lag=Gauge(
+                "corridor_consumer_lag_messages",
+                "Records on a topic not yet committed by the group that should read them.",
+                ["topic", "group"],
+                registry=registry,
+            ),
+            workers_alive=Gauge(
+                "corridor_processor_workers_alive",
+                "Members of the processors' consumer group.",
+                registry=registry,
+            ),
+            brokers=Gauge(
+                "corridor_kafka_brokers",
+                "Brokers present in the cluster metadata.",
+                registry=registry,
+            ),
+            collections=Counter(
+                "corridor_ops_collections_total",
+                "Rounds of the operations view read from Kafka, by outcome (ok, failed).",
+                ["outcome"],
+                registry=registry,
+            ),
+        )
+
+
 def serve_metrics(registry: CollectorRegistry, port: int, addr: str = "127.0.0.1") -> None:
     """Expose ``registry`` on ``http://addr:port/metrics``; port 0 disables it."""
     if port:

@@ -88,7 +88,9 @@ def processor_grants(app_id: str) -> list[Grant]:
 
 def operator_grants() -> list[Grant]:
     user = OPERATOR_PRINCIPAL
-    grants = [Grant(user, T, t, op) for t in (AUDIT, DLQ, LINKS, DIRECTORY) for op in (R, D)]
+    grants = [
+        Grant(user, T, t, op) for t in (AUDIT, DLQ, LINKS, DIRECTORY, ACKS_INBOUND) for op in (R, D)
+    ]
     grants += [Grant(user, T, "corridor", D, prefixed=True)]
     grants += [Grant(user, G, "*", D)]
     grants += [Grant(user, G, f"{OPERATOR_PRINCIPAL}.", R, prefixed=True)]

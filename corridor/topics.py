@@ -6,6 +6,7 @@ topic is compacted (one live record per entry key); the others are deleted by ti
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -81,4 +82,33 @@ def ensure_topics(
             if isinstance(error, KafkaError) and error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
                 continue
             raise TopicError(f"could not create topic {name}: {error}") from exc
+    wait_for_leaders(admin, created, timeout=timeout)
     return created
+
+
+def wait_for_leaders(admin: AdminClient, topics: Iterable[str], *, timeout: float = 30.0) -> None:
+    """Block until every partition of ``topics`` has a leader.
+
+    A topic is usable a moment after CreateTopics returns: clients that write or read it
+    sooner get NOT_LEADER_FOR_PARTITION, so creation waits for leaders.
+    """
+    pending = set(topics)
+    deadline = time.monotonic() + timeout
+    while pending:
+        meta = admin.list_topics(timeout=max(1.0, deadline - time.monotonic()))
+        for name in list(pending):
+            info = meta.topics.get(name)
+            if (
+                info is not None
+                and info.error is None
+                and info.partitions
+                and all(p.leader >= 0 for p in info.partitions.values())
+            ):
+                pending.discard(name)
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise TopicError(
+                f"topics without a leader after {timeout:.0f}s: {', '.join(sorted(pending))}"
+            )
+        time.sleep(0.1)

@@ -23,6 +23,7 @@ from corridor.domain import Directory
 from corridor.infra.cluster import LocalCluster
 from corridor.kafka_clients import admin_client
 from corridor.principals import upsert_scram_user
+from corridor.schema_registry import SchemaRegistry
 from corridor.topics import TopicSpec, ensure_topics
 from corridor.workspace import Workspace
 
@@ -57,6 +58,24 @@ def kafka_cluster3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCl
         yield cluster
     finally:
         cluster.down()
+
+
+@pytest.fixture(scope="session")
+def schema_registry(kafka_cluster: LocalCluster) -> Iterator[SchemaRegistry]:
+    """The session cluster's schema registry (Apicurio), started once, schemas registered.
+
+    Its URL goes into the cluster's ``connection.json`` as with ``infra up --registry``.
+    Registering at once keeps every test that meets that URL on the same footing,
+    whichever runs first. A registry that was already running is left running.
+    """
+    was_running = kafka_cluster.registry_running()
+    registry = SchemaRegistry(kafka_cluster.start_registry(port=0))
+    try:
+        registry.register()
+        yield registry
+    finally:
+        if not was_running:
+            kafka_cluster.stop_registry()
 
 
 @pytest.fixture(scope="session")

@@ -370,6 +370,7 @@ _EVENTS: dict[str, Callable[[], st.SearchStrategy[dict[str, Any]]]] = {
         policy_version=st.just("1"),
         decided_at=utc_datetimes,
         processor_id=short_text,
+        priority=_optional(_symbols(Priority)),
     ),
     "DeadLetter": lambda: _record(
         reason=st.sampled_from(["BAD_SIGNATURE", "UNDECODABLE"]),

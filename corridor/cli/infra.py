@@ -10,6 +10,7 @@ import click
 
 from corridor.cli.context import CliContext
 from corridor.infra.cluster import DEFAULT_BASE_PORT, LocalCluster
+from corridor.infra.registry import DEFAULT_REGISTRY_PORT, REGISTRY_DIR
 
 
 def _cluster(ctx: CliContext, data_dir: Path | None) -> LocalCluster:
@@ -35,15 +36,44 @@ def infra() -> None:
     show_default=True,
     help="First port; node N listens on PORT+2(N-1), its controller on the next. 0: any free.",
 )
+@click.option(
+    "--registry",
+    is_flag=True,
+    help="Also start a schema registry (Apicurio, Confluent-compatible API) on 127.0.0.1.",
+)
+@click.option(
+    "--registry-port",
+    type=int,
+    default=None,
+    help=(
+        "The schema registry's port (implies --registry) [default: the last one used, "
+        f"else {DEFAULT_REGISTRY_PORT}; 0: any free]."
+    ),
+)
 @click.pass_obj
-def up(ctx: CliContext, nodes: str, data_dir: Path | None, port: int) -> None:
+def up(
+    ctx: CliContext,
+    *,
+    nodes: str,
+    data_dir: Path | None,
+    port: int,
+    registry: bool,
+    registry_port: int | None,
+) -> None:
     """Start the cluster (harmless when it already runs)."""
     cluster = _cluster(ctx, data_dir)
-    cluster.up(nodes=int(nodes), base_port=port)
+    cluster.up(
+        nodes=int(nodes),
+        base_port=port,
+        registry=registry or registry_port is not None,
+        registry_port=registry_port,
+    )
     conn = cluster.connection()
     click.echo(f"Kafka is serving at {conn.bootstrap_servers} (SASL_SSL, SCRAM-SHA-512).")
     click.echo(f"  CA certificate:   {conn.ca_location}")
     click.echo(f"  admin settings:   {cluster.home / 'connection.json'} (mode 0600)")
+    if conn.schema_registry_url:
+        click.echo(f"  schema registry:  {conn.schema_registry_url}")
     if data_dir is not None:
         click.echo(f"  export CORRIDOR_HOME={cluster.home}")
 
@@ -53,7 +83,7 @@ def up(ctx: CliContext, nodes: str, data_dir: Path | None, port: int) -> None:
 @click.option("--purge", is_flag=True, help="Also delete the cluster's data, keys and settings.")
 @click.pass_obj
 def down(ctx: CliContext, data_dir: Path | None, purge: bool) -> None:
-    """Stop the brokers this home started (and only those)."""
+    """Stop the brokers and schema registry this home started (and only those)."""
     cluster = _cluster(ctx, data_dir)
     stopped = cluster.down()
     for node_id, pid in stopped:
@@ -63,6 +93,7 @@ def down(ctx: CliContext, data_dir: Path | None, purge: bool) -> None:
     if purge and cluster.state_path.exists():
         for child in cluster.home.iterdir():
             if child.name.startswith("node-") or child.name in {
+                REGISTRY_DIR,
                 "tls",
                 "cluster.json",
                 "connection.json",
@@ -91,5 +122,10 @@ def status(ctx: CliContext, data_dir: Path | None, as_json: bool) -> None:
             f"serving: {'yes' if st.serving else 'no'}"
             + (f" ({st.brokers_seen} brokers, {st.topics} topics)" if st.serving else "")
         )
+        if st.registry is not None:
+            reg = st.registry
+            state = f"running (pid {reg.pid})" if reg.running else "stopped"
+            serving = ", serving" if reg.serving else (", not answering" if reg.running else "")
+            click.echo(f"schema registry  {reg.url}  {state}{serving}")
     if not st.serving:
         raise SystemExit(1)

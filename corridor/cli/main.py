@@ -11,10 +11,18 @@ from pathlib import Path
 
 import click
 
+from corridor.cli.ack import ack
+from corridor.cli.agreements import agreements
+from corridor.cli.consume import consume
 from corridor.cli.context import CliContext
 from corridor.cli.directory import directory
+from corridor.cli.inbox import inbox
 from corridor.cli.infra import infra
 from corridor.cli.keys import keys
+from corridor.cli.process import process
+from corridor.cli.publish import publish
+from corridor.cli.schemas import schemas
+from corridor.cli.status import status
 from corridor.exceptions import CorridorError
 from corridor.logs import configure_logging
 
@@ -48,6 +56,14 @@ def cli(
 cli.add_command(infra)
 cli.add_command(directory)
 cli.add_command(keys)
+cli.add_command(process)
+cli.add_command(publish)
+cli.add_command(consume)
+cli.add_command(ack)
+cli.add_command(inbox)
+cli.add_command(schemas)
+cli.add_command(status)
+cli.add_command(agreements)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from confluent_kafka.admin import AdminClient
 
 from corridor.connection import Connection, save_connection, write_secret_file
-from corridor.infra import broker
+from corridor.infra import broker, registry
 from corridor.infra.broker import NodeSpec
 from corridor.infra.errors import InfraError
 from corridor.infra.fetch import FetchResult, ensure_kafka_jars, require_tool
@@ -46,12 +46,24 @@ class NodeStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class RegistryStatus:
+    url: str
+    pid: int | None
+    running: bool
+    serving: bool
+
+    def as_json(self) -> dict[str, Any]:
+        return {"url": self.url, "pid": self.pid, "running": self.running, "serving": self.serving}
+
+
+@dataclass(frozen=True, slots=True)
 class ClusterStatus:
     home: Path
     nodes: list[NodeStatus]
     serving: bool
     brokers_seen: int
     topics: int
+    registry: RegistryStatus | None = None
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +75,7 @@ class ClusterStatus:
                 {"node_id": n.node_id, "port": n.port, "pid": n.pid, "running": n.running}
                 for n in self.nodes
             ],
+            "registry": self.registry.as_json() if self.registry else None,
         }
 
 
@@ -117,16 +130,27 @@ class LocalCluster:
         state = self._load_state()
         if state is None:
             raise InfraError(f"no cluster in {self.home}: run 'corridor infra up'")
+        spec = self.registry_spec()
+        running = self.registry_running()
         return Connection(
             bootstrap_servers=",".join(f"127.0.0.1:{n.port}" for n in self.nodes()),
             ca_location=self.home / "tls" / "ca.pem",
             username=broker.ADMIN_USER,
             password=state["admin_password"],
+            schema_registry_url=spec.url if spec is not None and running else None,
         )
 
     # up ---------------------------------------------------------------------
-    def up(self, *, nodes: int = 1, base_port: int | None = None, timeout: float = 120.0) -> bool:
-        """Start the cluster; returns False if it was already serving (nothing done)."""
+    def up(
+        self,
+        *,
+        nodes: int = 1,
+        base_port: int | None = None,
+        timeout: float = 120.0,
+        registry: bool = False,
+        registry_port: int | None = None,
+    ) -> bool:
+        """Start the cluster (and the schema registry if asked); False if Kafka already ran."""
         if nodes not in (1, 3):
             raise InfraError(f"--nodes must be 1 or 3, not {nodes}")
         require_tool("java")
@@ -145,6 +169,8 @@ class LocalCluster:
         if all(broker.is_our_process(self.pid_of(n.node_id), n) for n in specs):
             self.wait_serving(timeout=timeout)
             self.report(f"already running: {len(specs)} node(s) in {self.home}")
+            if registry:
+                self.start_registry(port=registry_port, timeout=timeout)
             return False
         tls = ensure_tls(self.home / "tls")
         log4j = self.infra_dir / "log4j2.xml"
@@ -184,6 +210,8 @@ class LocalCluster:
             replication_factor=replicas,
             min_insync_replicas=2 if replicas == 3 else 1,
         )
+        if registry:
+            self.start_registry(port=registry_port, timeout=timeout)
         return True
 
     def fetch(self) -> FetchResult:
@@ -236,13 +264,89 @@ class LocalCluster:
                 )
             time.sleep(0.5)
 
+    # schema registry ---------------------------------------------------------
+    def registry_spec(self) -> registry.RegistrySpec | None:
+        """The registry recorded for this home, if one was ever started."""
+        recorded = (self._load_state() or {}).get("registry")
+        if not recorded:
+            return None
+        return registry.RegistrySpec(self.home, int(recorded["port"]))
+
+    def registry_pid(self) -> int | None:
+        recorded = (self._load_state() or {}).get("registry") or {}
+        pid = recorded.get("pid")
+        return int(pid) if pid else None
+
+    def registry_running(self) -> bool:
+        spec = self.registry_spec()
+        return spec is not None and registry.is_our_registry(self.registry_pid(), spec)
+
+    def start_registry(self, *, port: int | None = None, timeout: float = 120.0) -> str:
+        """Start this home's schema registry unless it runs; returns its URL.
+
+        ``port`` None reuses the recorded port (else the default); 0 picks a free one.
+        The URL goes into ``connection.json`` so other commands find the registry.
+        """
+        state = self._load_state()
+        if state is None:
+            raise InfraError(f"no cluster in {self.home}: run 'corridor infra up' first")
+        spec = self.registry_spec()
+        if spec is not None and self.registry_running():
+            if port and port != spec.port:
+                raise registry.RegistryError(
+                    f"the schema registry of {self.home} already runs on port {spec.port}; "
+                    "stop it with 'corridor infra down' to move it"
+                )
+            registry.wait_serving(self.registry_pid() or 0, spec, timeout=timeout)
+            self.report(f"schema registry already running at {spec.url}")
+            return spec.url
+        require_tool("java")
+        app = registry.ensure_registry_app(self.cache_dir)
+        if app.fetched:
+            self.report(f"fetched Apicurio Registry in {app.seconds:.1f}s into {app.directory}")
+        if port is None:
+            port = spec.port if spec is not None else registry.DEFAULT_REGISTRY_PORT
+        elif port == 0:
+            port = registry.free_port()
+        spec = registry.RegistrySpec(self.home, port)
+        pid = registry.start_registry(app, spec)
+        state["registry"] = {"port": port, "pid": pid}
+        self._save_state(state)
+        self.report(f"started the schema registry (pid {pid})")
+        try:
+            waited = registry.wait_serving(pid, spec, timeout=timeout)
+        except registry.RegistryError:
+            registry.stop_registry(pid, spec)
+            raise
+        self.report(f"schema registry serving at {spec.url} after {waited:.1f}s")
+        save_connection(self.connection(), self.home)
+        return spec.url
+
+    def stop_registry(self) -> int | None:
+        """Stop this home's schema registry; returns its pid if it was running."""
+        state = self._load_state()
+        spec = self.registry_spec()
+        pid = self.registry_pid()
+        if state is None or spec is None:
+            return None
+        stopped = pid is not None and registry.stop_registry(pid, spec)
+        state["registry"]["pid"] = None
+        self._save_state(state)
+        if (self.home / "connection.json").exists():
+            save_connection(self.connection(), self.home)
+        if stopped:
+            self.report(f"stopped the schema registry (pid {pid})")
+            return pid
+        return None
+
     # down / status ---------------------------------------------------------
     def down(self) -> list[tuple[int, int]]:
-        """Stop the processes this cluster started; returns (node id, pid) of each stopped."""
+        """Stop the processes this cluster started; returns (node id, pid) of each broker."""
         stopped: list[tuple[int, int]] = []
         state = self._load_state()
         if state is None:
             return stopped
+        self.stop_registry()
         for node in self.nodes():
             pid = self.pid_of(node.node_id)
             if pid and broker.stop_process(pid, node):
@@ -282,7 +386,15 @@ class LocalCluster:
                 serving, brokers, topics = True, len(meta.brokers), len(meta.topics)
             except Exception:  # noqa: S110 - reported as not serving
                 pass
-        return ClusterStatus(self.home, nodes, serving, brokers, topics)
+        return ClusterStatus(self.home, nodes, serving, brokers, topics, self._registry_status())
+
+    def _registry_status(self) -> RegistryStatus | None:
+        spec = self.registry_spec()
+        if spec is None:
+            return None
+        pid = self.registry_pid()
+        running = registry.is_our_registry(pid, spec)
+        return RegistryStatus(spec.url, pid, running, running and registry.is_serving(spec.url))
 
 
 def _cluster_id() -> str:

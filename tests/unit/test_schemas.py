@@ -191,6 +191,7 @@ def test_audit_and_dead_letter_have_no_place_for_personal_data() -> None:
         "policy_version",
         "decided_at",
         "processor_id",
+        "priority",
     }
     case_alert = json.dumps(schemas.expanded("CaseAlert"))
     assert "given_names" not in case_alert

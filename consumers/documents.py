@@ -1,0 +1,80 @@
+"""What a sink receives: one verified, opened event as a JSON-ready document.
+
+Sinks differ in where they put things, not in what they put, so the subscriber turns
+each event (an opened alert, an alert sealed for others, an acknowledgement, a link
+notice, an escalation) into a :class:`Delivery` once and every sink stores its
+``document``. ``idempotency_key`` is what sinks deduplicate on: an alert first seen
+sealed for other agencies and later delivered sealed for this one is a new delivery.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum, StrEnum
+from typing import Any
+
+__all__ = ["Delivery", "DeliveryKind", "iso", "jsonable", "to_json_bytes"]
+
+
+class DeliveryKind(StrEnum):
+    ALERT = "alert"
+    #: Verified, but not sealed for this agency: metadata only, ask the issuer (NEED_INFO).
+    SEALED_FOR_OTHERS = "sealed_for_others"
+    ACKNOWLEDGEMENT = "acknowledgement"
+    LINK_NOTICE = "link_notice"
+    ESCALATION = "escalation"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One event for a sink.
+
+    ``event_id`` is the alert id, ack id, link id or escalation id; ``occurred_at`` the
+    event's own time (an alert's ``created_at``), from which delivery latency is
+    measured; ``body`` the opened ``AlertBody`` bytes exactly as sealed (alerts only).
+    """
+
+    kind: DeliveryKind
+    event_id: str
+    alert_id: str
+    occurred_at: datetime
+    document: dict[str, Any]
+    body: bytes | None = None
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.kind.value}:{self.event_id}"
+
+
+def iso(when: datetime) -> str:
+    """UTC ISO 8601 with a ``Z``, microseconds kept."""
+    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def jsonable(value: Any) -> Any:
+    """A decoded Avro value as plain JSON types: UUIDs and times as text, bytes as base64."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value.value if isinstance(value, Enum) else value
+    if isinstance(value, Enum):
+        return jsonable(value.value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [jsonable(v) for v in value]
+    raise TypeError(f"cannot render a {type(value).__name__} as JSON")
+
+
+def to_json_bytes(document: Mapping[str, Any]) -> bytes:
+    """Compact UTF-8 JSON of a document (already :func:`jsonable`)."""
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

@@ -1,0 +1,239 @@
+"""The faust application: topics, tables and agents around the routing logic.
+
+Built by :func:`build_app` from the runtime; nothing is created at import time. The
+agents are thin: each turns a Kafka record into a :class:`Source` and hands it to the
+logic of :mod:`processors.alerts`, :mod:`processors.ack_router`,
+:mod:`processors.correlation` or :mod:`processors.sweeper`, which see the faust tables
+as plain mappings.
+
+Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
+Outputs go through :class:`KafkaSink`, flushed by :class:`FlushBeforeCommit` before
+faust picks the offsets to commit; repeated outputs after a crash are absorbed by
+the alert-id deduplication here and downstream.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+
+from corridor.codec import Codec
+from corridor.domain import AlertMetadata, Directory
+from corridor.logs import log_event
+from corridor.metrics import ProcessorMetrics
+from corridor.topics import ACKS_INBOUND, INBOUND
+from processors.ack_router import AckRouter
+from processors.alerts import AlertRouter, Limits
+from processors.correlation import Correlator, sightings
+from processors.dead_letters import DeadLetterReason
+from processors.emitter import Emitter, Source
+from processors.kafka_sink import KafkaSink
+from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
+from processors.sweeper import Sweeper
+
+__all__ = ["FlushBeforeCommit", "ProcessorApp", "build_app"]
+
+LOG = logging.getLogger("corridor.processor")
+_JSON: Any = faust.Schema(key_serializer="json", value_serializer="json")
+
+
+class FlushBeforeCommit(faust.Sensor):
+    """Flushes the output producer when faust starts a commit, before it picks offsets.
+
+    faust calls ``on_commit_initiated`` synchronously and then computes the offsets to
+    commit without yielding to the event loop, so every event counted as processed has
+    had its outputs acknowledged by the brokers.
+    """
+
+    def __init__(self, sink: KafkaSink, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._sink = sink
+
+    def on_commit_initiated(self, consumer: Any) -> Any:
+        self._sink.flush()
+        return None
+
+
+@dataclass
+class ProcessorApp:
+    """The faust app and the logic objects wired into it."""
+
+    app: faust.App
+    alerts: AlertRouter
+    acks: AckRouter
+    correlator: Correlator
+    sweeper: Sweeper
+
+
+def _credentials(runtime: ProcessorRuntime) -> faust.SASLCredentials:
+    conn = runtime.connection
+    context = ssl.create_default_context(cafile=str(conn.ca_location))
+    return faust.SASLCredentials(
+        username=conn.username,
+        password=conn.password,
+        mechanism=conn.mechanism,
+        ssl_context=context,
+    )
+
+
+def _source(event: Any) -> Source:
+    message = event.message
+    return Source(message.topic, message.partition, message.offset, message.key, message.value)
+
+
+def build_app(
+    runtime: ProcessorRuntime,
+    topology: Topology,
+    *,
+    directory: Callable[[], Directory],
+    sink: KafkaSink,
+    codec: Codec,
+    metrics: ProcessorMetrics,
+) -> ProcessorApp:
+    settings = runtime.settings.processor
+    app_id = settings.app_id
+    partitions = topology.partitions
+    internal_config = {"min.insync.replicas": str(topology.min_insync_replicas)}
+    app = faust.App(
+        app_id,
+        broker=f"kafka://{runtime.connection.bootstrap_servers}",
+        broker_credentials=_credentials(runtime),
+        topic_replication_factor=topology.replicas,
+        topic_partitions=partitions,
+        store="memory://",
+        datadir=str(runtime.datadir),
+        web_enabled=False,
+        autodiscover=False,
+        processing_guarantee="at_least_once",
+        broker_session_timeout=10,
+        broker_commit_interval=settings.commit_interval_seconds,
+        table_standby_replicas=0,
+        consumer_auto_offset_reset="earliest",
+        producer_linger=0.005,
+    )
+    inbound = app.topic(INBOUND, key_serializer="raw", value_serializer="raw")
+    acks_inbound = app.topic(ACKS_INBOUND, key_serializer="raw", value_serializer="raw")
+    to_correlate = app.topic(
+        sightings_topic(app_id),
+        partitions=partitions,
+        internal=True,
+        key_serializer="raw",
+        value_serializer="json",
+        config=internal_config,
+    )
+    to_sweep = app.topic(
+        commands_topic(app_id),
+        partitions=partitions,
+        internal=True,
+        key_serializer="raw",
+        value_serializer="json",
+        config=internal_config,
+    )
+    alerts_table = app.Table(
+        "alerts", partitions=partitions, schema=_JSON, extra_topic_configs=internal_config
+    )
+    tokens_table = app.Table(
+        "tokens", partitions=partitions, schema=_JSON, extra_topic_configs=internal_config
+    )
+
+    emitter = Emitter(sink, codec, runtime.processor_id)
+    limits = Limits.from_settings(settings)
+
+    def send_sightings(metadata: AlertMetadata) -> None:
+        for token, sighting in sightings(metadata):
+            to_correlate.send_soon(key=token.encode(), value=sighting)
+
+    alerts = AlertRouter(
+        codec=codec,
+        directory=directory,
+        emitter=emitter,
+        metrics=metrics,
+        limits=limits,
+        state=alerts_table,
+        on_accepted=send_sightings,
+    )
+    acks = AckRouter(
+        codec=codec,
+        directory=directory,
+        emitter=emitter,
+        metrics=metrics,
+        limits=limits,
+        state=alerts_table,
+    )
+    correlator = Correlator(
+        directory=directory,
+        emitter=emitter,
+        metrics=metrics,
+        table=tokens_table,
+        window=timedelta(seconds=settings.link_window_seconds),
+    )
+    sweeper = Sweeper(
+        alerts=alerts_table,
+        correlator=correlator,
+        emitter=emitter,
+        metrics=metrics,
+        ttl=limits.dedup_ttl,
+    )
+
+    def guarded(handle: Callable[[Any], object]) -> Callable[[Any], Any]:
+        """An agent body calling ``handle`` per event; a bug dead-letters the record."""
+
+        async def agent(stream: Any) -> None:
+            async for event in stream.events():
+                try:
+                    handle(event)
+                except Exception as exc:
+                    # A bug must neither stop the stream nor lose the record: park it.
+                    source = _source(event)
+                    log_event(
+                        LOG,
+                        "processing_failed",
+                        level=logging.ERROR,
+                        topic=source.topic,
+                        partition=source.partition,
+                        offset=source.offset,
+                        error=type(exc).__name__,
+                    )
+                    failed = DeadLetterReason.PROCESSING_FAILED
+                    emitter.dead_letter(source, failed, datetime.now(UTC))
+                    metrics.dead_letters.labels("processor", failed.value).inc()
+                sink.poll()
+
+        return agent
+
+    def correlate(event: Any) -> None:
+        message = event.message
+        correlator.handle(message.key.decode(), event.value, message.partition)
+
+    app.agent(inbound, name="route-alerts")(guarded(lambda e: alerts.handle(_source(e))))
+    app.agent(acks_inbound, name="route-acks")(guarded(lambda e: acks.handle(_source(e))))
+    app.agent(to_correlate, name="correlate")(guarded(correlate))
+    app.agent(to_sweep, name="sweep")(guarded(lambda e: sweeper.apply(e.value)))
+
+    def held(topic: str) -> set[int]:
+        return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+    async def sweep() -> None:
+        for partition, command in sweeper.plan(
+            held(INBOUND), held(sightings_topic(app_id))
+        ).items():
+            await to_sweep.send(key=b"sweep", value=command, partition=partition)
+
+    app.timer(settings.sweep_interval_seconds, name="plan-sweep")(sweep)
+
+    async def on_assigned(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        # faust passes the whole new assignment, not what changed.
+        count = sum(1 for tp in args[0] if tp.topic == INBOUND)
+        metrics.workers.set(count)
+        log_event(LOG, "partitions_assigned", inbound=count)
+
+    # mode types signal handlers with mypy_extensions forms that mypy cannot match.
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
+    app.sensors.add(FlushBeforeCommit(sink))
+    return ProcessorApp(app, alerts, acks, correlator, sweeper)

@@ -1,0 +1,152 @@
+"""Every record the processors write, built in one place on top of a plain record sink.
+
+The routing logic talks to an :class:`Emitter`; the emitter encodes with the codec and
+hands bytes to a :class:`RecordSink` (Kafka in production, a list in unit tests). Case
+alerts are copied to delivery topics byte for byte, so recipients verify the issuer's
+signature end to end; nothing here decodes or re-encodes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from corridor.codec import Codec
+from corridor.domain import AlertMetadata
+from corridor.policy import POLICY_VERSION, Decision
+from corridor.topics import AUDIT, DLQ, LINKS, delivery_topic
+from processors.dead_letters import DETAILS, DeadLetterReason
+from processors.encoding import TrustedEncoder
+
+__all__ = ["Emitter", "Headers", "RecordSink", "Source"]
+
+Headers = Sequence[tuple[str, bytes]]
+
+EVENT_HEADER = "corridor-event"
+AGREEMENT_HEADER = "corridor-agreement"
+POLICY_HEADER = "corridor-policy-version"
+REASON_HEADER = "corridor-reason"
+COMPONENT = "processor"
+
+
+class RecordSink(Protocol):
+    """Where encoded records go; ``send`` must not block on the broker."""
+
+    def send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Where a record was read, kept for its dead letter."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+def _event(name: str) -> tuple[str, bytes]:
+    return (EVENT_HEADER, name.encode())
+
+
+_ALERT = _event("CaseAlert")
+_POLICY = (POLICY_HEADER, POLICY_VERSION.encode())
+
+
+class Emitter:
+    """Encodes and sends deliveries, audit records, dead letters, links and escalations."""
+
+    def __init__(self, sink: RecordSink, codec: Codec, processor_id: str) -> None:
+        self._sink = sink
+        self._codec = codec
+        self._processor_id = processor_id
+        self._component = f"{COMPONENT}:{processor_id}"
+        self._agreement_headers: dict[str, tuple[str, bytes]] = {}
+        self._audit = TrustedEncoder(codec, "AuditRecord", _sample_audit(processor_id))
+
+    @property
+    def processor_id(self) -> str:
+        return self._processor_id
+
+    def deliver_alert(self, recipient: str, key: bytes, raw: bytes, agreement_id: str) -> None:
+        """The issuer's CaseAlert bytes, unchanged, to one authorised recipient."""
+        header = self._agreement_headers.get(agreement_id)
+        if header is None:
+            header = (AGREEMENT_HEADER, agreement_id.encode())
+            self._agreement_headers[agreement_id] = header
+        self._sink.send(delivery_topic(recipient), key, raw, (_ALERT, header, _POLICY))
+
+    def deliver_event(self, recipient: str, key: bytes, name: str, value: bytes) -> None:
+        """Another event for an agency (acknowledgement, link notice, escalation)."""
+        self._sink.send(delivery_topic(recipient), key, value, (_event(name),))
+
+    def audit(
+        self,
+        metadata: AlertMetadata,
+        recipient: str,
+        decision: Decision,
+        decided_at: datetime,
+    ) -> None:
+        record = {
+            "alert_id": metadata.alert_id,
+            "corridor_key": metadata.corridor.key,
+            "issuer": metadata.issuer,
+            "recipient": recipient,
+            "outcome": "ALLOW" if decision.allowed else "DENY",
+            "reason": decision.reason.value,
+            "agreement_id": decision.agreement_id,
+            "policy_version": decision.policy_version,
+            "decided_at": decided_at,
+            "processor_id": self._processor_id,
+            "priority": metadata.priority.value,
+        }
+        self._sink.send(AUDIT, metadata.corridor.key.encode(), self._audit.encode(record))
+
+    def dead_letter(self, source: Source, reason: DeadLetterReason, failed_at: datetime) -> None:
+        record = {
+            "reason": reason.value,
+            "detail": DETAILS[reason],
+            "source_topic": source.topic,
+            "source_partition": source.partition,
+            "source_offset": source.offset,
+            "original_key": source.key,
+            "original_value": source.value or b"",
+            "failed_at": failed_at,
+            "component": self._component,
+        }
+        value = self._codec.encode("DeadLetter", record)
+        headers = (_event("DeadLetter"), (REASON_HEADER, reason.value.encode()))
+        self._sink.send(DLQ, source.key, value, headers)
+
+    def link_notice(self, record: dict[str, Any], key: bytes, issuers: Sequence[str]) -> None:
+        """One LinkNotice to the links topic and to each issuer's delivery topic."""
+        value = self._codec.encode("LinkNotice", record)
+        self._sink.send(LINKS, key, value, (_event("LinkNotice"),))
+        for issuer in issuers:
+            self.deliver_event(issuer, key, "LinkNotice", value)
+
+    def escalation(self, record: dict[str, Any], key: bytes) -> None:
+        value = self._codec.encode("Escalation", record)
+        self.deliver_event(str(record["issuer"]), key, "Escalation", value)
+
+
+def _sample_audit(processor_id: str) -> dict[str, Any]:
+    """A valid AuditRecord, for the encoder to prove itself against the codec."""
+    return {
+        "alert_id": "00000000-0000-4000-8000-000000000000",
+        "corridor_key": "RO>AT",
+        "issuer": "RO-SAMPLE",
+        "recipient": "AT-SAMPLE",
+        "outcome": "DENY",
+        "reason": "NO_AGREEMENT",
+        "agreement_id": None,
+        "policy_version": POLICY_VERSION,
+        "decided_at": datetime(2025, 1, 1, tzinfo=UTC),
+        "processor_id": processor_id,
+        "priority": "ROUTINE",
+    }

@@ -1,0 +1,77 @@
+"""Runs one processor worker: directory watcher, metrics endpoint, output producer, faust.
+
+Several workers started with the same settings form one consumer group and share the
+inbound partitions; each holds the whole directory, followed from the compacted topic
+by a :class:`DirectoryWatcher` (decision 0011 says why not a faust GlobalTable).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import faust
+from prometheus_client import CollectorRegistry
+
+from corridor.directory_topic import DirectoryWatcher
+from corridor.domain import Directory
+from corridor.logs import log_event
+from corridor.metrics import ProcessorMetrics, serve_metrics
+from corridor.schema_registry import codec_for
+from processors.app import build_app
+from processors.errors import ProcessorError
+from processors.kafka_sink import KafkaSink
+from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
+
+__all__ = ["run_worker"]
+
+LOG = logging.getLogger("corridor.processor")
+
+
+def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
+    """Serve until stopped (SIGTERM or SIGINT); raises CorridorError if it cannot start."""
+    registry = CollectorRegistry()
+    metrics = ProcessorMetrics.create(registry)
+    conn = runtime.connection
+    topology = discover_topology(conn, runtime.settings)
+    ensure_internal_topics(conn, runtime.settings.processor.app_id, topology)
+    codec = codec_for(conn)
+    try:
+        serve_metrics(registry, runtime.metrics_port)
+    except OSError as exc:
+        raise ProcessorError(
+            f"cannot serve metrics on port {runtime.metrics_port}: {exc.strerror}"
+        ) from exc
+
+    def on_change(directory: Directory) -> None:
+        metrics.directory_version.set(directory.version)
+
+    watcher = DirectoryWatcher(
+        conn,
+        runtime.authority_public_key,
+        on_change=on_change,
+        on_rejected=metrics.directory_rejected.inc,
+    ).start()
+    sink = KafkaSink(conn)
+    try:
+        processor = build_app(
+            runtime,
+            topology,
+            directory=watcher.current,
+            sink=sink,
+            codec=codec,
+            metrics=metrics,
+        )
+        log_event(
+            LOG,
+            "processor_starting",
+            app_id=runtime.settings.processor.app_id,
+            processor_id=runtime.processor_id,
+            partitions=topology.partitions,
+            metrics_port=runtime.metrics_port,
+        )
+        worker = faust.Worker(processor.app, loglevel=loglevel, quiet=True, redirect_stdouts=False)
+        worker.spinner = None  # a terminal progress bar has no place in service logs
+        worker.execute_from_commandline()
+    finally:
+        watcher.stop()
+        sink.flush(timeout=10)
