@@ -49,9 +49,8 @@ test: lint system-deps ## The whole suite: lint, unit, integration and system te
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
 .PHONY: demo
-demo: install ## Start a local secured broker and show how to connect.
-	$(BIN)/corridor infra up
-	$(BIN)/corridor infra status
+demo: install ## The whole pipeline on a local broker with a sample network (Ctrl-C to stop).
+	$(BIN)/corridor demo $(DEMO_ARGS)
 
 .PHONY: down
 down: install ## Stop the local broker started by `make demo`.

@@ -127,8 +127,13 @@ def build_consumer(
     stop: threading.Event | None = None,
     codec_factory: Callable[[], Codec] | None = None,
     on_confirmed: Confirmed | None = None,
+    metrics: ConsumerMetrics | None = None,
 ) -> ConsumerApp:
-    """Connect as the agency, load its keys and the directory, open the sink."""
+    """Connect as the agency, load its keys and the directory, open the sink.
+
+    Several consumers in one process (the demo) share one ``metrics`` object: the
+    agency is a label, and a registry takes each metric name once.
+    """
     agency_id = options.agency_id
     if not AGENCY_ID.fullmatch(agency_id):
         raise ConsumerError(f"{agency_id!r} is not an agency id")
@@ -137,7 +142,8 @@ def build_consumer(
         raise ConsumerError(f"the consumer group must start with {agency_id}. (got {group})")
     spec = parse_sink_spec(options.sink)
     stop = stop if stop is not None else threading.Event()
-    metrics = ConsumerMetrics.create(registry if registry is not None else CollectorRegistry())
+    if metrics is None:
+        metrics = ConsumerMetrics.create(registry if registry is not None else CollectorRegistry())
     conn = workspace.agency_connection(agency_id)
     keys = workspace.agency_keys(agency_id, options.passphrase)
     codec = codec_factory() if codec_factory is not None else codec_for(conn)

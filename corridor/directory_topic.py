@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from corridor.connection import Connection
 from corridor.directory import (
@@ -124,13 +124,42 @@ class DirectoryState:
         )
 
 
+#: Errors a topic shows for a moment after it is created, while its leader is elected.
+_TRANSIENT = {
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError.UNKNOWN_TOPIC_OR_PART,
+    KafkaError._TIMED_OUT,
+    KafkaError._TRANSPORT,
+}
+
+
+def _watermarks(cons: Consumer, tp: TopicPartition, timeout: float) -> tuple[int, int]:
+    """The partition's offsets, retried while a just-created topic elects its leader."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            low, high = cons.get_watermark_offsets(
+                tp, timeout=max(1.0, deadline - time.monotonic())
+            )
+            return int(low), int(high)
+        except KafkaException as exc:
+            error = exc.args[0]
+            transient = isinstance(error, KafkaError) and (
+                error.retriable() or error.code() in _TRANSIENT
+            )
+            if not transient or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def read_directory_state(conn: Connection, *, timeout: float = 30.0) -> DirectoryState:
     """Every live record of the directory topic, read once from the beginning to the end."""
     cons = consumer(conn, f"{conn.username}.directory-reader", quiet=True)
     state = DirectoryState()
     try:
         tp = TopicPartition(DIRECTORY, 0, OFFSET_BEGINNING)
-        low, high = cons.get_watermark_offsets(tp, timeout=timeout)
+        low, high = _watermarks(cons, tp, timeout)
         if high <= low:
             return state
         cons.assign([tp])

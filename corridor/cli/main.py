@@ -15,6 +15,7 @@ from corridor.cli.ack import ack
 from corridor.cli.agreements import agreements
 from corridor.cli.consume import consume
 from corridor.cli.context import CliContext
+from corridor.cli.demo import demo
 from corridor.cli.directory import directory
 from corridor.cli.inbox import inbox
 from corridor.cli.infra import infra
@@ -64,6 +65,7 @@ cli.add_command(inbox)
 cli.add_command(schemas)
 cli.add_command(status)
 cli.add_command(agreements)
+cli.add_command(demo)
 
 
 def main() -> None:

@@ -399,4 +399,8 @@ class LocalCluster:
 
 def _cluster_id() -> str:
     """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+    while True:
+        candidate = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        # StorageTool's argument parser would read a leading '-' as an option.
+        if not candidate.startswith("-"):
+            return candidate
