@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -68,6 +69,7 @@ class Summary:
     links: int
     acknowledgements: int
     expected: Expected
+    dashboard: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         e = self.expected
@@ -77,6 +79,7 @@ class Summary:
             "dead_letters": self.dead_letters,
             "links": self.links,
             "acknowledgements": self.acknowledgements,
+            "dashboard": self.dashboard,
             "expected": {
                 "delivered": dict(e.delivered),
                 "denied": dict(e.denied),
@@ -117,7 +120,7 @@ class Demo:
         )
         return d
 
-    def start_processor(self, metrics_port: int) -> None:
+    def start_processor(self, metrics_port: int, dashboard_port: int) -> None:
         log = open(self.home / "demo-processor.log", "ab")  # noqa: SIM115 - owned by the child
         self.processor = subprocess.Popen(
             [
@@ -129,6 +132,8 @@ class Demo:
                 "process",
                 "--metrics-port",
                 str(metrics_port),
+                "--dashboard-port",
+                str(dashboard_port),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -136,7 +141,10 @@ class Demo:
             start_new_session=True,
         )
         log.close()
-        self.echo(f"processor worker started (pid {self.processor.pid}, metrics :{metrics_port})")
+        self.echo(
+            f"processor worker started (pid {self.processor.pid}, metrics :{metrics_port}, "
+            f"operations page http://127.0.0.1:{dashboard_port}/dashboard)"
+        )
 
     def start_consumers(self, directory: Directory) -> list[str]:
         agencies = [a.id for a in directory.agencies.values() if a.status is AgencyStatus.ACTIVE]
@@ -261,6 +269,25 @@ class Demo:
         dead = {d.reason: d.total for d in reader.status(now).dead_letters}
         return Summary(delivered, dict(denied), dead, links, acks, expected)
 
+    def dashboard_totals(self, port: int, at_least: int, timeout: float = 40.0) -> dict[str, Any]:
+        """What the processor's live page shows, once a round has seen ``at_least``
+        deliveries (it collects every few seconds)."""
+        url = f"http://127.0.0.1:{port}/dashboard.json"
+        deadline = time.monotonic() + timeout
+        totals: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as response:
+                    snapshot = json.loads(response.read())
+                totals = dict(snapshot["status"]["totals"])
+                totals["agreements_shown"] = len(snapshot.get("agreements", []))
+                if not snapshot.get("stale") and totals.get("delivered_last_hour", 0) >= at_least:
+                    return totals
+            except (OSError, ValueError, KeyError):
+                pass
+            time.sleep(1)
+        return totals
+
     def _check_processor(self) -> None:
         if self.processor is not None and self.processor.poll() is not None:
             raise CorridorError(
@@ -292,6 +319,13 @@ def print_summary(summary: Summary, echo: Any = click.echo) -> None:
         echo(f"  {reason:<30} {count:>4}")
     echo(f"Link notices received: {summary.links}")
     echo(f"Acknowledgements received by issuers: {summary.acknowledgements}")
+    if summary.dashboard:
+        d = summary.dashboard
+        echo(
+            f"Operations page: {d.get('delivered_last_hour', 0)} delivered and "
+            f"{d.get('denied_last_hour', 0)} denied in the last hour, "
+            f"{d.get('dead_letters_total', 0)} dead letters, lag {d.get('lag', 0)}"
+        )
 
 
 @click.command()
@@ -302,6 +336,9 @@ def print_summary(summary: Summary, echo: Any = click.echo) -> None:
 )
 @click.option("--metrics-port", default=9401, show_default=True, help="Processor metrics port.")
 @click.option("--consumer-metrics-port", default=9402, show_default=True)
+@click.option(
+    "--dashboard-port", default=6066, show_default=True, help="The processor's /dashboard port."
+)
 @click.option(
     "--timeout", default=180.0, show_default=True, help="Seconds to wait for the stream to settle."
 )
@@ -314,6 +351,7 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
     port: int,
     metrics_port: int,
     consumer_metrics_port: int,
+    dashboard_port: int,
     timeout: float,
     as_json: bool,
 ) -> None:
@@ -325,18 +363,23 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
     try:
         run.start_cluster(port)
         directory = run.apply_directory()
-        run.start_processor(metrics_port)
+        run.start_processor(metrics_port, dashboard_port)
         serve_metrics(run.registry, consumer_metrics_port)
         agencies = run.start_consumers(directory)
         expected = run.publish(build_scenario(alerts), directory)
         summary = run.settle(agencies, expected, timeout)
+        if dashboard_port:
+            summary.dashboard = run.dashboard_totals(
+                dashboard_port, at_least=max(1, sum(summary.delivered.values()))
+            )
         if as_json:
             click.echo(json.dumps(summary.as_json(), indent=2, sort_keys=True))
         else:
             print_summary(summary)
         if not once:
             click.echo(
-                f"\nMetrics: http://127.0.0.1:{metrics_port}/metrics (processor), "
+                f"\nOperations page: http://127.0.0.1:{dashboard_port}/dashboard\n"
+                f"Metrics: http://127.0.0.1:{metrics_port}/metrics (processor), "
                 f"http://127.0.0.1:{consumer_metrics_port}/metrics (consumers). Ctrl-C to stop."
             )
             while True:

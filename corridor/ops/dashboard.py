@@ -19,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from corridor.ops.feed import SnapshotProvider
 from corridor.ops.page import render_page
@@ -42,7 +43,9 @@ def snapshot_json(provider: SnapshotProvider) -> bytes:
     return json.dumps(dict(provider()), separators=(",", ":"), default=str).encode("utf-8")
 
 
-def _handler(provider: SnapshotProvider, page: bytes) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    provider: SnapshotProvider, page: bytes, registry: CollectorRegistry | None = None
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "corridor-dashboard"
 
@@ -54,6 +57,8 @@ def _handler(provider: SnapshotProvider, page: bytes) -> type[BaseHTTPRequestHan
                 self._send(HTTPStatus.OK, page, "text/html; charset=utf-8")
             elif path == DATA_PATH:
                 self._send(HTTPStatus.OK, snapshot_json(provider), "application/json")
+            elif path == "/metrics" and registry is not None:
+                self._send(HTTPStatus.OK, generate_latest(registry), CONTENT_TYPE_LATEST)
             else:
                 self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
@@ -106,10 +111,12 @@ def serve_dashboard(
     *,
     addr: str = "127.0.0.1",
     refresh_seconds: float = 5.0,
+    metrics_registry: CollectorRegistry | None = None,
 ) -> DashboardServer:
-    """Serve the page in a daemon thread on ``addr:port`` (0: any free port)."""
+    """Serve the page in a daemon thread on ``addr:port`` (0: any free port), and
+    ``metrics_registry`` on ``/metrics`` when given."""
     page = render_page(refresh_seconds).encode("utf-8")
-    httpd = ThreadingHTTPServer((addr, port), _handler(snapshot_provider, page))
+    httpd = ThreadingHTTPServer((addr, port), _handler(snapshot_provider, page, metrics_registry))
     httpd.daemon_threads = True
     thread = threading.Thread(target=httpd.serve_forever, name="dashboard", daemon=True)
     thread.start()

@@ -8,6 +8,7 @@ the dead-letter topic, after the real broker, processor and consumers did their 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,6 +31,12 @@ def test_sample_network_is_a_region_with_a_suspended_agreement() -> None:
     kinds = {a.kind.value for a in d.agreements.values()}
     assert {"BILATERAL", "REGIONAL_TRM"} <= kinds
     assert any(a.status is AgreementStatus.SUSPENDED for a in d.agreements.values())
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def test_demo_once_summary_matches_the_scenario(tmp_path: Path) -> None:
@@ -55,6 +62,8 @@ def test_demo_once_summary_matches_the_scenario(tmp_path: Path) -> None:
                 "0",
                 "--alerts",
                 "24",
+                "--dashboard-port",
+                str(_free_port()),
             ],
             capture_output=True,
             text=True,
@@ -81,3 +90,9 @@ def test_demo_once_summary_matches_the_scenario(tmp_path: Path) -> None:
     assert summary["links"] >= 2
     # Every delivered alert was acknowledged back to its issuer.
     assert summary["acknowledgements"] == sum(summary["delivered"].values())
+    # The processor's live operations page shows the same traffic.
+    page = summary["dashboard"]
+    assert page["delivered_last_hour"] >= sum(summary["delivered"].values())
+    assert page["denied_last_hour"] >= sum(summary["denied"].values())
+    assert page["dead_letters_total"] >= 3
+    assert page["agreements_shown"] >= 1
