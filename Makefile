@@ -48,6 +48,10 @@ system-deps: ## Debian packages the tests drive: chromium (live page), prometheu
 test: lint system-deps ## The whole suite: lint, unit, integration and system tests on real Kafka.
 	$(BIN)/pytest tests $(PYTEST_ARGS)
 
+.PHONY: chaos
+chaos: install ## Faults and hostile input on real Kafka (1 and 3 nodes), with a closing table.
+	$(BIN)/pytest -m chaos tests/chaos $(PYTEST_ARGS)
+
 .PHONY: demo
 demo: install ## The whole pipeline on a local broker with a sample network (Ctrl-C to stop).
 	$(BIN)/corridor demo $(DEMO_ARGS)
@@ -55,6 +59,10 @@ demo: install ## The whole pipeline on a local broker with a sample network (Ctr
 .PHONY: down
 down: install ## Stop the local broker started by `make demo`.
 	$(BIN)/corridor infra down
+
+.PHONY: bench
+bench: install ## Benchmarks on a fresh local broker (about 10 min; BENCH_ARGS=--quick for 2).
+	$(BIN)/corridor bench $(BENCH_ARGS)
 
 .PHONY: clean
 clean: ## Stop the local broker and remove the virtualenv, caches and local state.

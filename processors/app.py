@@ -24,12 +24,14 @@ from typing import Any
 import faust
 
 from corridor.codec import Codec
+from corridor.config import ProcessorSettings
 from corridor.domain import AlertMetadata, Directory
 from corridor.logs import log_event
 from corridor.metrics import ProcessorMetrics
 from corridor.topics import ACKS_INBOUND, INBOUND
 from processors.ack_router import AckRouter
 from processors.alerts import AlertRouter, Limits
+from processors.commit_watchdog import CommitWatchdog, install_strict_commits
 from processors.correlation import Correlator, sightings
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
@@ -216,16 +218,37 @@ def build_app(
     app.agent(to_correlate, name="correlate")(guarded(correlate))
     app.agent(to_sweep, name="sweep")(guarded(lambda e: sweeper.apply(e.value)))
 
+    _add_housekeeping(
+        app, to_sweep=to_sweep, sweeper=sweeper, sink=sink, metrics=metrics, settings=settings
+    )
+    return ProcessorApp(app, alerts, acks, correlator, sweeper)
+
+
+def _add_housekeeping(
+    app: faust.App,
+    *,
+    to_sweep: Any,
+    sweeper: Sweeper,
+    sink: KafkaSink,
+    metrics: ProcessorMetrics,
+    settings: ProcessorSettings,
+) -> None:
+    """Timers, the commit guards and the assignment gauge: everything but the agents."""
+    app_id = settings.app_id
+
     def held(topic: str) -> set[int]:
         return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
 
     async def sweep() -> None:
-        for partition, command in sweeper.plan(
-            held(INBOUND), held(sightings_topic(app_id))
-        ).items():
+        plan = sweeper.plan(held(INBOUND), held(sightings_topic(app_id)))
+        for partition, command in plan.items():
             await to_sweep.send(key=b"sweep", value=command, partition=partition)
 
     app.timer(settings.sweep_interval_seconds, name="plan-sweep")(sweep)
+    install_strict_commits()
+    watchdog = CommitWatchdog(app)
+    interval = max(2.0, 2 * settings.commit_interval_seconds)
+    app.timer(interval, name="commit-watchdog")(watchdog.check)
 
     async def on_assigned(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
         # faust passes the whole new assignment, not what changed.
@@ -236,4 +259,3 @@ def build_app(
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
     app.sensors.add(FlushBeforeCommit(sink))
-    return ProcessorApp(app, alerts, acks, correlator, sweeper)

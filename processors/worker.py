@@ -74,4 +74,8 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         worker.execute_from_commandline()
     finally:
         watcher.stop()
-        sink.flush(timeout=10)
+        try:
+            sink.flush(timeout=10)
+        except ProcessorError:
+            # Uncommitted anyway: whoever takes the partitions processes them again.
+            log_event(LOG, "outputs_unflushed_at_exit", level=logging.WARNING)

@@ -249,6 +249,9 @@ class ProcessorGroup:
                     str(port),
                     "--processor-id",
                     name,
+                    # The operations page reads the whole audit topic: not for these tests.
+                    "--dashboard-port",
+                    "0",
                 ],
                 stdout=out,
                 stderr=subprocess.STDOUT,

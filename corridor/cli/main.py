@@ -13,6 +13,7 @@ import click
 
 from corridor.cli.ack import ack
 from corridor.cli.agreements import agreements
+from corridor.cli.bench import bench
 from corridor.cli.consume import consume
 from corridor.cli.context import CliContext
 from corridor.cli.demo import demo
@@ -66,6 +67,7 @@ cli.add_command(schemas)
 cli.add_command(status)
 cli.add_command(agreements)
 cli.add_command(demo)
+cli.add_command(bench)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from corridor.connection import Connection
 from corridor.kafka_clients import SILENT_LOGGER
 from corridor.topics import ACKS_INBOUND, AUDIT, DLQ, INBOUND, LINKS, delivery_topic
+from tests.chaos.tally import Tally
 from tests.conftest import Network
 
 pytestmark = [pytest.mark.integration, pytest.mark.chaos]
@@ -101,7 +102,9 @@ def _attempts(agency: str) -> list[tuple[str, Callable[[Connection], str]]]:
     return tries
 
 
-def test_agencies_are_denied_everything_outside_their_lane(network: Network) -> None:
+def test_agencies_are_denied_everything_outside_their_lane(
+    network: Network, chaos_tally: Tally
+) -> None:
     cells: list[tuple[str, str, Callable[[Connection], str], Connection]] = []
     for agency in SAMPLE:
         conn = network.workspace.agency_connection(agency)
@@ -114,6 +117,20 @@ def test_agencies_are_denied_everything_outside_their_lane(network: Network) -> 
     unexpected = [
         (a, w, o) for (a, w, _, _), o in zip(cells, outcomes, strict=True) if o != "DENIED"
     ]
+    reads = [w for _, w, _, _ in cells if not w.startswith("write")]
+    chaos_tally.add("bad inputs tried", "reads, writes, joins outside an agency's lane", len(cells))
+    chaos_tally.add(
+        "unauthorised reads",
+        "reads or joins the broker allowed",
+        sum(1 for _, w, _ in unexpected if not w.startswith("write")),
+        f"{len(reads)} tried by {len(SAMPLE)} agencies",
+    )
+    chaos_tally.add(
+        "unauthorised reads",
+        "writes the broker allowed",
+        sum(1 for _, w, _ in unexpected if w.startswith("write")),
+        f"{len(cells) - len(reads)} tried",
+    )
     assert unexpected == []
     assert len(outcomes) == len(SAMPLE) * 12
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import struct
 import tracemalloc
+from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
@@ -44,6 +46,7 @@ from corridor.envelope import (
     verify_alert,
 )
 from corridor.records import alert_from_record, alert_to_record
+from tests.chaos.tally import Tally
 
 pytestmark = pytest.mark.chaos
 
@@ -88,10 +91,19 @@ def _alert() -> tuple[SealedAlert, bytes]:
 
 
 ALERT, ALERT_BYTES = _alert()
+#: Hostile inputs tried in this module, for the closing table of the chaos run.
+TRIED: Counter[str] = Counter()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _report_tried(chaos_tally: Tally) -> Iterator[None]:
+    yield
+    chaos_tally.add("bad inputs tried", "decoder and envelope fuzz inputs", sum(TRIED.values()))
 
 
 def _decode_or_reject(data: bytes) -> None:
     """What the processor does with inbound bytes: decode, then verify; only our errors."""
+    TRIED["decode"] += 1
     try:
         record = CODEC.decode_as("CaseAlert", data)
         alert = alert_from_record(record)
@@ -115,6 +127,7 @@ def test_random_bytes_only_raise_decode_errors(data: bytes) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.integers(min_value=0, max_value=len(ALERT_BYTES) - 1))
 def test_truncated_alerts_are_rejected(cut: int) -> None:
+    TRIED["truncated"] += 1
     with pytest.raises(DecodeError):
         CODEC.decode(ALERT_BYTES[:cut])
 
@@ -129,11 +142,13 @@ def test_every_single_bit_flip_is_caught(bit: int) -> None:
 
 
 def test_oversized_input_is_refused_before_decoding() -> None:
+    TRIED["crafted"] += 1
     with pytest.raises(DecodeError, match=r"larger|size|bytes"):
         CODEC.decode(b"\xc3\x01" + CODEC.fingerprint("CaseAlert") + b"\x00" * (2 << 20))
 
 
 def test_unknown_fingerprint_and_schema_id_are_named() -> None:
+    TRIED["crafted"] += 2
     with pytest.raises(UnknownSchemaError, match="0102030405060708"):
         CODEC.decode(b"\xc3\x01" + bytes(range(1, 9)) + b"\x00")
     with pytest.raises(UnknownSchemaError, match="4242"):
@@ -162,6 +177,7 @@ def test_huge_declared_lengths_allocate_nothing(declared: int) -> None:
             header + _zigzag(declared) + b"x" * 16,  # first string field: a huge length
             header + b"\x02ab" + _zigzag(declared) + b"\x00" * 16,
         ):
+            TRIED["crafted"] += 1
             with pytest.raises(DecodeError):
                 CODEC.decode(crafted)
         _, peak = tracemalloc.get_traced_memory()
@@ -174,11 +190,13 @@ def test_a_huge_array_of_tiny_items_is_bounded() -> None:
     header = b"\xc3\x01" + CODEC.fingerprint("CaseAlert")
     # A valid prefix cannot be guessed cheaply; what matters is a clean, fast refusal.
     crafted = header + b"\x02a" * 4 + _zigzag(10**9) + b"\x00" * 64
+    TRIED["crafted"] += 1
     with pytest.raises(DecodeError):
         CODEC.decode(crafted)
 
 
 def test_a_recipient_key_cannot_open_a_tampered_alert() -> None:
+    TRIED["crafted"] += 1
     assert open_alert(ALERT, "RO-IGPR", RECIPIENT) == b"sealed body bytes" * 20
     tampered = dataclasses.replace(ALERT, body_ciphertext=ALERT.body_ciphertext[:-1] + b"\x00")
     with pytest.raises(OpenError):

@@ -1,0 +1,182 @@
+"""Processor workers as the benchmark runs them: real ``corridor process`` subprocesses.
+
+Each worker gets a metrics port, from which the benchmark reads how many alerts it
+has consumed and how many inbound partitions it holds; its CPU time is read from
+``/proc``. A :class:`DeliveryTail` follows a delivery topic and notes when each
+distinct alert arrives there: the end of the processors' work as a recipient sees it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+
+from confluent_kafka import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from corridor.connection import Connection
+from corridor.kafka_clients import consumer
+
+from .baseline import next_batch
+from .workload import proc_cpu_seconds
+
+__all__ = ["DeliveryTail", "WorkerPool", "new_app_id"]
+
+CONSUMED = "corridor_alerts_consumed_total"
+ASSIGNED = "corridor_processor_partitions_assigned"
+
+
+def new_app_id() -> str:
+    """A fresh processor application id: its own group, tables and internal topics."""
+    return f"corridor-processor-bench{uuid.uuid4().hex[:8]}"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[str, float]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return {}
+    found = {CONSUMED: 0.0, ASSIGNED: 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name in found:
+                found[sample.name] += sample.value
+    return found
+
+
+class WorkerPool:
+    """``count`` processor workers of one application id, stopped on exit."""
+
+    def __init__(
+        self,
+        home: Path,
+        app_id: str,
+        count: int,
+        logs: Path,
+        entry: Sequence[str] = ("-m", "corridor"),
+    ) -> None:
+        self.home = home
+        self.entry = list(entry)
+        self.app_id = app_id
+        self.logs = logs
+        self.ports = [_free_port() for _ in range(count)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def __enter__(self) -> WorkerPool:
+        env = {
+            **os.environ,
+            "CORRIDOR_PROCESSOR_APP_ID": self.app_id,
+            "CORRIDOR_LOG_LEVEL": "WARNING",
+        }
+        self.logs.mkdir(parents=True, exist_ok=True)
+        for n, port in enumerate(self.ports):
+            command = [sys.executable, *self.entry, "--home", str(self.home), "process"]
+            command += ["--metrics-port", str(port), "--processor-id", f"{self.app_id}-w{n}"]
+            with open(self.logs / f"{self.app_id}-w{n}.log", "wb") as log:
+                self.procs.append(
+                    subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+                )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs:
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+    def check_alive(self) -> None:
+        for n, proc in enumerate(self.procs):
+            if proc.poll() is not None:
+                log = self.logs / f"{self.app_id}-w{n}.log"
+                tail = log.read_text(errors="replace")[-1500:] if log.exists() else ""
+                raise RuntimeError(f"processor worker {n} exited ({proc.returncode}): {tail}")
+
+    def consumed(self) -> list[float]:
+        return [_scrape(port).get(CONSUMED, 0.0) for port in self.ports]
+
+    def assigned(self) -> list[float]:
+        return [_scrape(port).get(ASSIGNED, 0.0) for port in self.ports]
+
+    def cpu(self) -> list[float]:
+        return [proc_cpu_seconds(proc.pid) for proc in self.procs]
+
+    def wait_assigned(self, partitions: int, timeout: float) -> None:
+        """Until every worker holds inbound partitions and together they hold all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self.check_alive()
+            held = self.assigned()
+            if all(held) and sum(held) >= partitions:
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"the processor workers did not share the partitions in {timeout:g}s")
+
+
+class DeliveryTail:
+    """Follows a topic from given offsets; arrival time of each distinct record value.
+
+    The processors copy an alert's bytes unchanged to each recipient, so one value is
+    one alert, whichever worker routed it and however often.
+    """
+
+    def __init__(self, conn: Connection, start: Sequence[TopicPartition]) -> None:
+        self._consumer = consumer(conn, "corridor-bench-tail", quiet=True)
+        self._consumer.assign(list(start))
+        self.arrivals: dict[bytes, float] = {}
+        self._lock = threading.Condition()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="delivery-tail", daemon=True)
+
+    def start(self) -> DeliveryTail:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set():
+                batch = next_batch(self._consumer, 500, 0.1)
+                now = time.perf_counter()
+                with self._lock:
+                    for msg in batch:
+                        if msg.error() is None:
+                            digest = hashlib.blake2b(msg.value() or b"", digest_size=16).digest()
+                            self.arrivals.setdefault(digest, now)
+                    self._lock.notify_all()
+        finally:
+            self._consumer.close()
+
+    def wait_for(self, count: int, timeout: float) -> bool:
+        with self._lock:
+            return self._lock.wait_for(lambda: len(self.arrivals) >= count, timeout)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
