@@ -203,7 +203,16 @@ def worker_throughput(
         with open(os.path.join(logs, f"w{n}.log"), "wb") as log:
             procs.append(
                 subprocess.Popen(
-                    [corridor, "--home", str(home), "process", "--metrics-port", str(port)],
+                    [
+                        corridor,
+                        "--home",
+                        str(home),
+                        "process",
+                        "--metrics-port",
+                        str(port),
+                        "--dashboard-port",
+                        "0",
+                    ],
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     env=env,

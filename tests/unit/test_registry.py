@@ -7,6 +7,7 @@ import io
 import os
 import socket
 import subprocess
+import time
 import sys
 import tarfile
 from pathlib import Path
@@ -182,6 +183,10 @@ def test_only_this_homes_registry_is_recognised_and_stopped(tmp_path: Path) -> N
         ]
     )
     try:
+        # Right after fork the child still shows the parent's command line: wait for exec.
+        deadline = time.monotonic() + 20
+        while not registry.is_our_registry(proc.pid, spec) and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert registry.is_our_registry(proc.pid, spec)
         assert not registry.is_our_registry(proc.pid, other)
         assert not registry.is_our_registry(os.getpid(), spec)
