@@ -7,9 +7,9 @@ import io
 import os
 import socket
 import subprocess
-import time
 import sys
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
