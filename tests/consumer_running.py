@@ -141,7 +141,7 @@ def read_acks(
     cons = consumer(admin, f"test.acks.{uuid.uuid4().hex[:10]}", quiet=True)
     cons.assign([TopicPartition(ACKS_INBOUND, p, offset) for p, offset in since.items()])
     found: list[Acknowledgement] = []
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240
     try:
         while not until(found):
             if time.monotonic() > deadline:
