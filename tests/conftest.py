@@ -78,8 +78,14 @@ def schema_registry(kafka_cluster: LocalCluster) -> Iterator[SchemaRegistry]:
             kafka_cluster.stop_registry()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def admin_conn(kafka_cluster: LocalCluster) -> Connection:
+    """The admin's settings as the cluster has them now.
+
+    Read per test, not once per session: the registry fixture adds its URL to the
+    cluster's ``connection.json`` mid-session, and from then on every command started
+    on that home writes the registry's framing, which only a registry-aware codec reads.
+    """
     return kafka_cluster.connection()
 
 

@@ -141,11 +141,16 @@ def read_acks(
     cons = consumer(admin, f"test.acks.{uuid.uuid4().hex[:10]}", quiet=True)
     cons.assign([TopicPartition(ACKS_INBOUND, p, offset) for p, offset in since.items()])
     found: list[Acknowledgement] = []
+    undecodable = 0
     deadline = time.monotonic() + 240
     try:
         while not until(found):
             if time.monotonic() > deadline:
-                raise AssertionError("gave up waiting for acknowledgements")
+                raise AssertionError(
+                    f"gave up waiting for acknowledgements: {len(found)} found for "
+                    f"{len({a.alert_id for a in found})} of {len(alert_ids)} alerts, "
+                    f"{undecodable} undecodable records skipped"
+                )
             for msg in cons.consume(500, 0.5):
                 if msg.error() is not None:
                     raise KafkaException(msg.error())
@@ -155,7 +160,8 @@ def read_acks(
                 try:
                     ack = decode_ack(value, codec)
                 except CodecError:
-                    continue  # another test's deliberately broken record
+                    undecodable += 1  # another test's deliberately broken record
+                    continue
                 if ack.alert_id in alert_ids:
                     found.append(ack)
     finally:

@@ -104,12 +104,15 @@ def test_a_killed_consumer_leaves_every_alert_in_the_inbox_exactly_once(
     assert all(row.document["alert_id"] == alert_id for alert_id, row in rows.items())
     inbox.close()
 
-    acks = read_acks(
-        admin_conn,
-        ids,
-        since=acks_from,
-        until=lambda found: ids <= {a.alert_id for a in found},
-    )
+    try:
+        acks = read_acks(
+            admin_conn,
+            ids,
+            since=acks_from,
+            until=lambda found: ids <= {a.alert_id for a in found},
+        )
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; the consumer's log:\n{log.read_text()[-4000:]}") from exc
     received = [a for a in acks if a.status is AckStatus.RECEIVED]
     assert {a.alert_id for a in received} == ids
     assert len({a.ack_id for a in received}) == ALERTS  # a resent RECEIVED keeps its id
