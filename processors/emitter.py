@@ -8,6 +8,7 @@ signature end to end; nothing here decodes or re-encodes them.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,6 +30,19 @@ AGREEMENT_HEADER = "corridor-agreement"
 POLICY_HEADER = "corridor-policy-version"
 REASON_HEADER = "corridor-reason"
 COMPONENT = "processor"
+#: The most of a refused record's value a dead letter carries. The brokers accept
+#: records up to about 1 MiB and the dead letter adds its own fields, so a record near
+#: that limit, kept whole, could never be written and would stop the worker; beyond this
+#: the dead letter keeps the first bytes, and its detail gives the full size and SHA-256
+#: (the whole record stays at its source offset for the topic's retention).
+MAX_DEAD_LETTER_ORIGINAL = 900_000
+#: The largest record a worker reads, forwards or writes: under librdkafka's default
+#: ``message.max.bytes`` (1,000,000) with room for key and headers, so every record a
+#: worker accepts can be copied to a delivery topic, and a dead letter always fits.
+MAX_RECORD_BYTES = 960_000
+#: The same for the key, which the dead letter also carries as its own Kafka key
+#: (corridor keys are a few bytes; anything longer is hostile).
+MAX_DEAD_LETTER_KEY = 256
 
 
 class RecordSink(Protocol):
@@ -108,20 +122,31 @@ class Emitter:
         self._sink.send(AUDIT, metadata.corridor.key.encode(), self._audit.encode(record))
 
     def dead_letter(self, source: Source, reason: DeadLetterReason, failed_at: datetime) -> None:
+        original, detail = source.value or b"", DETAILS[reason]
+        if len(original) > MAX_DEAD_LETTER_ORIGINAL:
+            detail += (
+                f"; original value cut to its first {MAX_DEAD_LETTER_ORIGINAL} of "
+                f"{len(original)} bytes (SHA-256 {hashlib.sha256(original).hexdigest()})"
+            )
+            original = original[:MAX_DEAD_LETTER_ORIGINAL]
+        key = source.key
+        if key is not None and len(key) > MAX_DEAD_LETTER_KEY:
+            detail += f"; key cut to its first {MAX_DEAD_LETTER_KEY} of {len(key)} bytes"
+            key = key[:MAX_DEAD_LETTER_KEY]
         record = {
             "reason": reason.value,
-            "detail": DETAILS[reason],
+            "detail": detail,
             "source_topic": source.topic,
             "source_partition": source.partition,
             "source_offset": source.offset,
-            "original_key": source.key,
-            "original_value": source.value or b"",
+            "original_key": key,
+            "original_value": original,
             "failed_at": failed_at,
             "component": self._component,
         }
         value = self._codec.encode("DeadLetter", record)
         headers = (_event("DeadLetter"), (REASON_HEADER, reason.value.encode()))
-        self._sink.send(DLQ, source.key, value, headers)
+        self._sink.send(DLQ, key, value, headers)
 
     def link_notice(self, record: dict[str, Any], key: bytes, issuers: Sequence[str]) -> None:
         """One LinkNotice to the links topic and to each issuer's delivery topic."""

@@ -18,6 +18,7 @@ from corridor.logs import log_event
 from corridor.metrics import ProcessorMetrics, serve_metrics
 from corridor.schema_registry import codec_for
 from processors.app import build_app
+from processors.emitter import MAX_RECORD_BYTES
 from processors.errors import ProcessorError
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
@@ -34,7 +35,7 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     conn = runtime.connection
     topology = discover_topology(conn, runtime.settings)
     ensure_internal_topics(conn, runtime.settings.processor.app_id, topology)
-    codec = codec_for(conn)
+    codec = codec_for(conn, max_message_bytes=MAX_RECORD_BYTES)
     try:
         serve_metrics(registry, runtime.metrics_port)
     except OSError as exc:

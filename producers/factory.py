@@ -110,6 +110,7 @@ def open_publisher(
     agency_id: str,
     *,
     registry: CollectorRegistry | None = None,
+    metrics: ProducerMetrics | None = None,
     dry_run: bool = False,
     passphrase: bytes | None = None,
 ) -> Publisher:
@@ -117,7 +118,8 @@ def open_publisher(
 
     With ``dry_run`` nothing is ever produced: the directory is read once and alerts are
     checked and sealed only. ``registry`` receives the producer metrics (a private
-    registry is used when None).
+    registry is used when None); pass ``metrics`` instead when several publishers of one
+    process report to one endpoint (a registry takes each metric name only once).
     """
     workspace = Workspace(settings.home)
     conn = workspace.agency_connection(agency_id)
@@ -126,7 +128,8 @@ def open_publisher(
     probe_cluster(conn, timeout)
     authority = workspace.authority_public_key()
     codec = codec_for(conn)
-    metrics = ProducerMetrics.create(registry or CollectorRegistry())
+    if metrics is None:
+        metrics = ProducerMetrics.create(registry or CollectorRegistry())
     limits = Limits(
         max_clock_skew=timedelta(seconds=settings.processor.max_clock_skew_seconds),
         max_age=timedelta(seconds=settings.processor.max_age_seconds),

@@ -87,6 +87,14 @@ def consume(
     """
     settings = ctx.settings()
     stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    # Before anything slow (connecting, reading the directory): a SIGTERM while starting
+    # up is then a clean stop with nothing consumed, not a kill.
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     registry = CollectorRegistry()
     options = ConsumerOptions(
         agency_id=agency,
@@ -99,12 +107,6 @@ def consume(
         instance_id=instance_id,
     )
     app = build_consumer(settings, Workspace(ctx.home), options, registry=registry, stop=stop)
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
     port = settings.consumer.metrics_port if metrics_port is None else metrics_port
     try:
         serve_metrics(registry, port)

@@ -37,7 +37,7 @@ from corridor.envelope import SigningKey
 from corridor.exceptions import CorridorError
 from corridor.infra.cluster import DEFAULT_BASE_PORT, LocalCluster
 from corridor.kafka_clients import producer
-from corridor.metrics import ConsumerMetrics, serve_metrics
+from corridor.metrics import ConsumerMetrics, ProducerMetrics, serve_metrics
 from corridor.ops import OpsReader
 from corridor.policy import decide_all
 from corridor.schema_registry import codec_for
@@ -101,6 +101,9 @@ class Demo:
         self.threads: list[threading.Thread] = []
         self.processor: subprocess.Popen[bytes] | None = None
         self.registry = CollectorRegistry()
+        #: The publishers' metrics, served apart on the producer's port as in production.
+        self.producer_registry = CollectorRegistry()
+        self.producer_metrics = ProducerMetrics.create(self.producer_registry)
 
     # set-up ---------------------------------------------------------------
     def start_cluster(self, port: int) -> None:
@@ -173,7 +176,7 @@ class Demo:
         expected.duplicates = len(scenario.duplicates)
         for issuer, alerts in by_issuer.items():
             dupes = [a for i, a in scenario.duplicates if i == issuer]
-            with open_publisher(self.settings, issuer) as publisher:
+            with open_publisher(self.settings, issuer, metrics=self.producer_metrics) as publisher:
                 # The re-sent copies go last: same idempotency key, so same alert id.
                 for n, alert in enumerate([*alerts, *dupes]):
                     try:
@@ -336,6 +339,7 @@ def print_summary(summary: Summary, echo: Any = click.echo) -> None:
 )
 @click.option("--metrics-port", default=9401, show_default=True, help="Processor metrics port.")
 @click.option("--consumer-metrics-port", default=9402, show_default=True)
+@click.option("--producer-metrics-port", default=9403, show_default=True)
 @click.option(
     "--dashboard-port", default=6066, show_default=True, help="The processor's /dashboard port."
 )
@@ -351,6 +355,7 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
     port: int,
     metrics_port: int,
     consumer_metrics_port: int,
+    producer_metrics_port: int,
     dashboard_port: int,
     timeout: float,
     as_json: bool,
@@ -365,6 +370,7 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
         directory = run.apply_directory()
         run.start_processor(metrics_port, dashboard_port)
         serve_metrics(run.registry, consumer_metrics_port)
+        serve_metrics(run.producer_registry, producer_metrics_port)
         agencies = run.start_consumers(directory)
         expected = run.publish(build_scenario(alerts), directory)
         summary = run.settle(agencies, expected, timeout)
@@ -377,10 +383,13 @@ def demo(  # noqa: PLR0917 - one parameter per command-line option
         else:
             print_summary(summary)
         if not once:
-            click.echo(
-                f"\nOperations page: http://127.0.0.1:{dashboard_port}/dashboard\n"
+            run.echo(
+                f"\nOperations page: http://127.0.0.1:{dashboard_port}/dashboard "
+                f"(its /metrics: agreements, lag, brokers)\n"
                 f"Metrics: http://127.0.0.1:{metrics_port}/metrics (processor), "
-                f"http://127.0.0.1:{consumer_metrics_port}/metrics (consumers). Ctrl-C to stop."
+                f"http://127.0.0.1:{consumer_metrics_port}/metrics (consumers), "
+                f"http://127.0.0.1:{producer_metrics_port}/metrics (publishers). "
+                f"Ctrl-C to stop."
             )
             while True:
                 run._check_processor()

@@ -33,7 +33,7 @@ class Brokers:
 
     def wait_leader_moved(self, topic: str, partition: int, away_from: int) -> int:
         """Until another broker leads the partition (the victim's replica is fenced)."""
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180
         while True:
             leader = self.leader(topic, partition)
             if leader != away_from:
@@ -52,7 +52,7 @@ class Brokers:
             if len(p.isrs) < len(p.replicas)
         ]
 
-    def wait_fully_replicated(self, timeout: float = 180.0) -> None:
+    def wait_fully_replicated(self, timeout: float = 300.0) -> None:
         """Until every replica is back in sync, so killing another broker keeps min ISR."""
         deadline = time.monotonic() + timeout
         lagging: list[str] = ["(not asked yet)"]

@@ -93,6 +93,7 @@ class ConsumerProcess:
     sink: str = "sqlite"
     env: Mapping[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    _starts: int = 0
     _read_to: int = 0
     _lines: Counter[str] = field(default_factory=Counter)
 
@@ -106,6 +107,7 @@ class ConsumerProcess:
 
     def start(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self._starts += 1
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [
@@ -142,9 +144,21 @@ class ConsumerProcess:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def started(self) -> bool:
+        """The latest start has reached the consume loop (its log says so)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return text.count("consumer_started") >= self._starts
+
     def stop(self) -> int:
-        """SIGTERM: the consumer finishes its batch, commits and exits (0)."""
+        """SIGTERM: the consumer finishes its batch, commits and exits (0).
+
+        A process just (re)started is first let reach its consume loop: what is under
+        test is the stop of a running consumer, not of an interpreter still importing.
+        """
         assert self.process is not None
+        deadline = time.monotonic() + 60
+        while self.process.poll() is None and not self.started() and time.monotonic() < deadline:
+            time.sleep(0.1)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:

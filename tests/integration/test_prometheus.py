@@ -7,12 +7,7 @@ and dashboard expression is run against it, so a typo in PromQL fails here.
 
 from __future__ import annotations
 
-import json
-import socket
 import subprocess
-import time
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,14 +23,18 @@ from corridor.metrics import (
     ProducerMetrics,
     serve_metrics,
 )
+from tests.prometheus_running import (
+    OBS,
+    PROMTOOL,
+    REPO,
+    api,
+    free_port,
+    running_prometheus,
+    wait_for,
+)
 from tests.unit.test_operations_catalogue import dashboard_exprs, rule_exprs
 
 pytestmark = pytest.mark.integration
-
-REPO = Path(__file__).resolve().parents[2]
-OBS = REPO / "infra" / "observability"
-PROMTOOL = "/usr/bin/promtool"
-PROMETHEUS = "/usr/bin/prometheus"
 
 
 def promtool(*args: str) -> subprocess.CompletedProcess[str]:
@@ -70,33 +69,6 @@ def test_the_rules_unit_tests_pass() -> None:
     assert "SUCCESS" in result.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def api(base: str, path: str, **params: str) -> Any:
-    url = f"{base}/api/v1/{path}" + (f"?{urllib.parse.urlencode(params)}" if params else "")
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def wait_for(check: Any, what: str, timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except OSError as exc:  # not listening yet
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.25)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f}s (last: {last!r})")
-
-
 @pytest.fixture(scope="module")
 def metrics_port() -> int:
     """Our catalogue on a real endpoint, with a few figures that are not zero."""
@@ -125,43 +97,9 @@ def metrics_port() -> int:
 
 @pytest.fixture(scope="module")
 def prometheus(metrics_port: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    assert Path(PROMETHEUS).exists(), "prometheus is missing: run `make system-deps`"
     work = tmp_path_factory.mktemp("prometheus")
-    config = {  # JSON is YAML: no YAML library needed to write it
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-        "rule_files": [str(OBS / "rules" / "corridor.rules.yml")],
-        "scrape_configs": [
-            {
-                "job_name": "corridor-processor",
-                "static_configs": [{"targets": [f"127.0.0.1:{metrics_port}"]}],
-            }
-        ],
-    }
-    (work / "prometheus.yml").write_text(json.dumps(config))
-    port = free_port()
-    log = (work / "prometheus.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            PROMETHEUS,
-            f"--config.file={work / 'prometheus.yml'}",
-            f"--storage.tsdb.path={work / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
+    with running_prometheus(work, {"corridor-processor": [f"127.0.0.1:{metrics_port}"]}) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_prometheus_scrapes_our_metrics(prometheus: str, metrics_port: int) -> None:

@@ -147,6 +147,9 @@ def test_prometheus_scrapes_every_component_of_the_topology() -> None:
     assert deploy["corridor-processor"] == [
         f"{p['host']}:{p['metrics_port']}" for p in TOPOLOGY["processor"]
     ]
+    assert deploy["corridor-operations"] == [
+        f"{p['host']}:{p['web_port']}" for p in TOPOLOGY["processor"]
+    ]
     sites = TOPOLOGY["agency_site"]
     assert deploy["corridor-consumer"] == [
         f"{s['host']}:{s['consumer_metrics_port']}" for s in sites
@@ -157,6 +160,7 @@ def test_prometheus_scrapes_every_component_of_the_topology() -> None:
     monitoring = TOPOLOGY["monitoring"]
     assert deploy["prometheus"] == [f"{monitoring['host']}:{monitoring['prometheus_port']}"]
     assert local["corridor-processor"] == [f"127.0.0.1:{ProcessorSettings().metrics_port}"]
+    assert local["corridor-operations"] == [f"127.0.0.1:{ProcessorSettings().web_port}"]
     assert local["corridor-consumer"] == [f"127.0.0.1:{ConsumerSettings().metrics_port}"]
     assert local["corridor-producer"] == [f"127.0.0.1:{ProducerSettings().metrics_port}"]
     datasource = (DEPLOY / "grafana" / "provisioning" / "datasources" / "corridor.yml").read_text()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import random
 from datetime import timedelta
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from corridor.domain import AgencyStatus, AgreementStatus, ConsentScope, DataCategory
 from corridor.topics import AUDIT, DLQ, delivery_topic
 from processors.dead_letters import DeadLetterReason
+from processors.emitter import MAX_DEAD_LETTER_KEY, MAX_DEAD_LETTER_ORIGINAL
 from tests.unit.processor_world import World, world
 
 
@@ -96,6 +99,24 @@ def test_hostile_input_is_dead_lettered_with_its_reason_and_never_delivered(
     assert (letter["source_partition"], letter["source_offset"]) == (2, 41)
     assert letter["detail"]
     assert letter["component"].startswith("processor:")
+
+
+def test_a_record_too_big_to_dead_letter_whole_keeps_its_first_bytes_and_digest(
+    w: World,
+) -> None:
+    value = random.Random(7).randbytes(MAX_DEAD_LETTER_ORIGINAL + 140_000)
+    key = b"RO>AT" * 100
+    result = w.router.handle(w.source(key, value, partition=1, offset=9))
+    assert result.rejected is DeadLetterReason.UNDECODABLE
+    [(_, letter)] = list(w.decoded(DLQ))
+    assert letter["original_value"] == value[:MAX_DEAD_LETTER_ORIGINAL]
+    assert letter["original_key"] == key[:MAX_DEAD_LETTER_KEY]
+    assert f"of {len(value)} bytes" in letter["detail"]
+    assert hashlib.sha256(value).hexdigest() in letter["detail"]
+    assert f"of {len(key)} bytes" in letter["detail"]
+    [dlq] = w.sink.to(DLQ)
+    assert len(dlq.value) < 1_000_000  # librdkafka's default message.max.bytes
+    assert dlq.key == key[:MAX_DEAD_LETTER_KEY]
 
 
 def test_an_alert_under_another_event_name_is_an_unexpected_event(w: World) -> None:

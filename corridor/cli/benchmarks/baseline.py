@@ -9,8 +9,8 @@ of Python around them.
 
 from __future__ import annotations
 
+import math
 import os
-import statistics
 import threading
 import time
 import uuid
@@ -86,7 +86,7 @@ def _consume_all(cons: Consumer, count: int, timeout: float) -> tuple[int, float
 
 def _latency(
     conn: Connection, settings: Settings, topic: str, value: bytes, *, rate: float, seconds: float
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Produce at a fixed rate and read back: milliseconds from produce call to read."""
     sent: dict[bytes, float] = {}
     got: list[float] = []
@@ -126,21 +126,29 @@ def _latency(
     stop.set()
     reader.join(5)
     cons.close()
-    return percentiles(got, rate)
+    return percentiles(got, rate, missing=count - len(got))
 
 
-def percentiles(values: list[float], rate: float) -> dict[str, float]:
-    """p50, p99, p99.9 and max of ``values`` (milliseconds) as the report shows them."""
-    if len(values) < 2:
-        return {"rate_per_s": rate, "alerts": len(values)}
-    cuts = statistics.quantiles(values, n=1000, method="inclusive")
+def percentiles(values: list[float], rate: float, missing: int = 0) -> dict[str, Any]:
+    """p50, p99, p99.9 and max (nearest rank) of ``values`` in milliseconds, as the
+    report shows them. ``missing`` values never arrived: they count as slower than
+    every other, and a percentile that falls among them is None (beyond the wait)."""
+    ordered = sorted(values) + [math.inf] * missing
+    if not ordered:
+        return {"rate_per_s": rate, "alerts": 0, "undelivered": missing}
+
+    def rank(q: float) -> float | None:
+        found = ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+        return None if math.isinf(found) else round(found, 2)
+
     return {
         "rate_per_s": rate,
-        "alerts": len(values),
-        "p50_ms": round(cuts[499], 2),
-        "p99_ms": round(cuts[989], 2),
-        "p999_ms": round(cuts[998], 2),
-        "max_ms": round(max(values), 2),
+        "alerts": len(ordered),
+        "undelivered": missing,
+        "p50_ms": rank(0.50),
+        "p99_ms": rank(0.99),
+        "p999_ms": rank(0.999),
+        "max_ms": rank(1.0),
     }
 
 

@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from confluent_kafka import TopicPartition
+
 from corridor.config import Settings
 from corridor.kafka_clients import admin_client
 from corridor.topics import INBOUND
@@ -51,11 +53,14 @@ class Scale:
     faust_events: int
     alerts: int
     latency_seconds: float
+    #: Longest wait for a stage to finish its backlog before it reports what it did.
     timeout: float
+    #: How long the pipeline may take to deliver what is on its way after each rate.
+    catch_up: float
 
 
-QUICK = Scale("quick", 0.1, 5_000, 2.0, 3_000, 600, 3.0, 180.0)
-FULL = Scale("full", 1.0, 50_000, 10.0, 30_000, 10_000, 25.0, 420.0)
+QUICK = Scale("quick", 0.1, 5_000, 2.0, 3_000, 600, 3.0, 90.0, 20.0)
+FULL = Scale("full", 1.0, 50_000, 10.0, 30_000, 10_000, 25.0, 240.0, 60.0)
 LATENCY_RATES = (100.0, 1000.0)
 
 
@@ -163,7 +168,7 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
                 producer[str(recipients)], backlog = published
         results["producer"] = producer
         processor: dict[str, Any] = {}
-        consumer_from = None
+        routed_range: tuple[list[TopicPartition], int] | None = None
         for workers in (1, 2):
             if backlog is None:
                 break
@@ -180,13 +185,14 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
                 ),
             )
             if routed is not None:
-                processor[str(workers)], consumer_from = routed
+                processor[str(workers)], start = routed
+                routed_range = (start, processor[str(workers)]["routed"])
         results["processor"] = processor
-        if consumer_from is not None and backlog is not None:
-            count = backlog.count
+        results["consumer"] = None
+        if routed_range is not None:
+            start, count = routed_range
             results["consumer"] = run.stage(
-                "consumer",
-                lambda: run_consumer(settings, consumer_from, count, scale.timeout),
+                "consumer", lambda: run_consumer(settings, start, count, scale.timeout)
             )
         results["latency"] = run.stage(
             "latency",
@@ -196,7 +202,7 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
                 seconds=scale.latency_seconds,
                 partitions=partitions,
                 logs=logs,
-                timeout=scale.timeout,
+                timeout=scale.catch_up,
             ),
         )
     results["stages"] = run.stages

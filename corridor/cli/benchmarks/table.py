@@ -17,7 +17,7 @@ def _n(value: Any, digits: int = 0, unit: str = "") -> str:
 
 
 def _pct(value: Any) -> str:
-    return "-" if value is None else f"{value:.0%}"
+    return "-" if value is None else f"{value:.1%}" if value < 0.1 else f"{value:.0%}"
 
 
 def _header(results: dict[str, Any]) -> list[str]:
@@ -74,7 +74,7 @@ def _faust(results: dict[str, Any]) -> list[str]:
 def _stages(results: dict[str, Any]) -> list[str]:
     lines = [
         f"{'Stage':<28}{'alerts/s':>9}{'bound/s':>9}{'of bound':>9}"
-        f"{'CPU us':>9}{'bound us':>9}{'CPU of bound':>13}"
+        f"{'CPU us':>10}{'bound us':>9}{'CPU of bound':>13}"
     ]
     rows = [
         ("producer, 1 recipient", "producer.1.per_s", "producer.1.cpu_us", "producer_1"),
@@ -88,7 +88,7 @@ def _stages(results: dict[str, Any]) -> list[str]:
         ratio = ratio or {}
         lines.append(
             f"  {label:<26}{_n(lookup(results, rate)):>9}{_n(ratio.get('bound_per_s')):>9}"
-            f"{_pct(ratio.get('of_bound')):>9}{_n(lookup(results, cpu), 1):>9}"
+            f"{_pct(ratio.get('of_bound')):>9}{_n(lookup(results, cpu), 1):>10}"
             f"{_n(ratio.get('bound_us'), 1):>9}{_pct(ratio.get('cpu_of_bound')):>13}"
         )
     scale = lookup(results, "ratios.processor_scale")
@@ -99,15 +99,24 @@ def _stages(results: dict[str, Any]) -> list[str]:
 def _latency(results: dict[str, Any]) -> list[str]:
     lines = [
         "End-to-end latency, publish call -> sink confirmation (one processor worker)",
-        f"  {'rate':>8}{'alerts':>8}{'achieved':>10}{'p50 ms':>9}{'p99 ms':>9}"
-        f"{'p99.9 ms':>10}{'max ms':>9}",
+        f"  {'rate':>8}{'alerts':>8}{'achieved':>10}{'p50 ms':>10}{'p99 ms':>10}"
+        f"{'p99.9 ms':>10}{'max ms':>10}{'undelivered':>13}",
     ]
     for rate, row in (results.get("latency") or {}).items():
         lines.append(
             f"  {rate + '/s':>8}{_n(row.get('alerts')):>8}{_n(row.get('achieved_rate_per_s')):>10}"
-            f"{_n(row.get('p50_ms'), 1):>9}{_n(row.get('p99_ms'), 1):>9}"
-            f"{_n(row.get('p999_ms'), 1):>10}{_n(row.get('max_ms'), 1):>9}"
+            f"{_n(row.get('p50_ms'), 1):>10}{_n(row.get('p99_ms'), 1):>10}"
+            f"{_n(row.get('p999_ms'), 1):>10}{_n(row.get('max_ms'), 1):>10}"
+            f"{_n(row.get('undelivered')):>13}"
         )
+    for rate, row in (results.get("latency") or {}).items():
+        legs = row.get("legs") or {}
+        shown = ", ".join(
+            f"{leg} {_n(leg_row.get('p50_ms'), 1)}/{_n(leg_row.get('p99_ms'), 1)}"
+            for leg, leg_row in legs.items()
+        )
+        if shown:
+            lines.append(f"  legs at {rate}/s (p50/p99 ms): {shown}")
     pipe = lookup(results, "ratios.pipeline") or {}
     lines += [
         "",

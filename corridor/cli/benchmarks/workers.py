@@ -22,11 +22,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 
-from confluent_kafka import TopicPartition
+from confluent_kafka import Message, TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from corridor.connection import Connection
 from corridor.kafka_clients import consumer
+from producers.prepare import ALERT_ID_HEADER
 
 from .baseline import next_batch
 from .workload import proc_cpu_seconds
@@ -63,7 +64,12 @@ def _scrape(port: int) -> dict[str, float]:
 
 
 class WorkerPool:
-    """``count`` processor workers of one application id, stopped on exit."""
+    """``count`` processor workers of one application id, stopped on exit.
+
+    They run without the live operations page by default (``--dashboard-port 0``): the
+    page polls Kafka from inside the worker, which is an operator's choice, not part of
+    routing (docs/performance.md measures what it costs).
+    """
 
     def __init__(
         self,
@@ -71,10 +77,13 @@ class WorkerPool:
         app_id: str,
         count: int,
         logs: Path,
+        *,
         entry: Sequence[str] = ("-m", "corridor"),
+        options: Sequence[str] = ("--dashboard-port", "0"),
     ) -> None:
         self.home = home
         self.entry = list(entry)
+        self.options = list(options)
         self.app_id = app_id
         self.logs = logs
         self.ports = [_free_port() for _ in range(count)]
@@ -90,6 +99,7 @@ class WorkerPool:
         for n, port in enumerate(self.ports):
             command = [sys.executable, *self.entry, "--home", str(self.home), "process"]
             command += ["--metrics-port", str(port), "--processor-id", f"{self.app_id}-w{n}"]
+            command += self.options
             with open(self.logs / f"{self.app_id}-w{n}.log", "wb") as log:
                 self.procs.append(
                     subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -141,19 +151,24 @@ class WorkerPool:
 
 
 class DeliveryTail:
-    """Follows a topic from given offsets; arrival time of each distinct record value.
+    """Follows a topic from given offsets; for each distinct record value, when it
+    arrived here, its Kafka timestamp (when its producer produced it) and its
+    ``corridor-alert-id`` header, if any.
 
     The processors copy an alert's bytes unchanged to each recipient, so one value is
-    one alert, whichever worker routed it and however often.
+    one alert, whichever worker routed it and however often, and the same value on the
+    inbound and a delivery topic is the same alert.
     """
 
     def __init__(self, conn: Connection, start: Sequence[TopicPartition]) -> None:
         self._consumer = consumer(conn, "corridor-bench-tail", quiet=True)
         self._consumer.assign(list(start))
         self.arrivals: dict[bytes, float] = {}
+        self.produced_ms: dict[bytes, int] = {}
+        self.alert_ids: dict[bytes, str] = {}
         self._lock = threading.Condition()
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="delivery-tail", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="topic-tail", daemon=True)
 
     def start(self) -> DeliveryTail:
         self._thread.start()
@@ -167,11 +182,21 @@ class DeliveryTail:
                 with self._lock:
                     for msg in batch:
                         if msg.error() is None:
-                            digest = hashlib.blake2b(msg.value() or b"", digest_size=16).digest()
-                            self.arrivals.setdefault(digest, now)
+                            self._note(msg, now)
                     self._lock.notify_all()
         finally:
             self._consumer.close()
+
+    def _note(self, msg: Message, now: float) -> None:
+        digest = hashlib.blake2b(msg.value() or b"", digest_size=16).digest()
+        if digest in self.arrivals:
+            return
+        self.arrivals[digest] = now
+        self.produced_ms[digest] = msg.timestamp()[1]
+        headers = msg.headers() or []
+        for name, value in headers.items() if isinstance(headers, dict) else headers:
+            if name == ALERT_ID_HEADER and isinstance(value, bytes):
+                self.alert_ids[digest] = value.decode("ascii", "replace")
 
     def wait_for(self, count: int, timeout: float) -> bool:
         with self._lock:
