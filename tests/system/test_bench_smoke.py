@@ -1,0 +1,56 @@
+"""``corridor bench --quick --json`` runs from start to end and reports every section.
+
+Only that it runs: no figure is checked against a threshold (machines are noisy; the
+benchmark's own targets are read from its results, docs/performance.md). It starts
+and stops its own broker, like a user's run.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.system
+
+STAGES = {"bound", "baseline", "faust", "producer_3", "producer_1", "processor_1"}
+STAGES |= {"processor_2", "consumer", "latency"}
+
+
+def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
+    results = tmp_path / "results"
+    run = subprocess.run(
+        [
+            *(sys.executable, "-m", "corridor", "--home", str(tmp_path / "unused"), "bench"),
+            *("--quick", "--json", "--results-dir", str(results)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=480,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    data = json.loads(run.stdout)
+    assert data["errors"] == {}
+    assert set(data["stages"]) == STAGES
+    assert {"ed25519_sign", "ed25519_verify", "hpke_seal", "hpke_open"} <= set(data["bound"])
+    assert {"aes_gcm_encrypt", "avro_encode_alert", "avro_decode_alert"} <= set(data["bound"])
+    assert {"produce_per_s", "consume_per_s", "produce_call_us", "latency"} <= set(data["baseline"])
+    assert set(data["faust"]) == {"stock", "processor"}
+    assert set(data["producer"]) == {"1", "3"}
+    assert set(data["processor"]) == {"1", "2"}
+    assert {"per_s", "cpu_us"} <= set(data["consumer"])
+    for rate in ("100", "1000"):
+        assert {"p50_ms", "p99_ms", "p999_ms", "max_ms"} <= set(data["latency"][rate])
+    assert set(data["bounds_us"]) == {"producer_1", "producer_3", "processor", "consumer"}
+    assert {"producer_1", "processor", "consumer", "processor_scale", "pipeline"} <= set(
+        data["ratios"]
+    )
+    assert len(data["targets"]) == 6
+    # The same document is on disk, under the date of the run, and the cluster is gone.
+    (written,) = results.glob("*-quick.json")
+    assert json.loads(written.read_text()) == data
+    assert not (tmp_path / "unused").exists()
