@@ -11,7 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,13 @@ class Recorder:
     def wait_for(self, count: int, timeout: float) -> bool:
         with self.changed:
             return self.changed.wait_for(lambda: len(self.confirmed) >= count, timeout)
+
+    def wait_for_ids(self, alert_ids: Collection[str], timeout: float) -> bool:
+        """Until every one of ``alert_ids`` is confirmed, or ``timeout`` passes."""
+        with self.changed:
+            return self.changed.wait_for(
+                lambda: all(i in self.confirmed for i in alert_ids), timeout
+            )
 
 
 @contextmanager

@@ -1,10 +1,11 @@
 """End-to-end latency at fixed rates: from the publish call to the sink's confirmation.
 
-The issuer publishes from this process on a fixed schedule, a ``corridor process``
-worker routes, and the recipient's consumer (a thread here, SQLite sink) confirms. An
-alert's latency runs from the moment ``publish`` is called for it (before it is
-checked, sealed and signed) to the moment its sink confirmed it, both read from the
-same clock. If the publisher cannot keep the schedule, the achieved rate shows it.
+The issuer publishes from its own process on a fixed schedule (:mod:`.pacer`), a
+``corridor process`` worker routes, and the recipient's consumer (a thread here,
+SQLite sink) confirms. An alert's latency runs from the moment ``publish`` is called
+for it (before it is checked, sealed and signed) to the moment its sink confirmed it,
+both read from the machine's clock. If the publisher cannot keep the schedule, the
+achieved rate shows it.
 
 Two topic tails split each latency in three, from the Kafka timestamps that the
 producers set when they produce (same machine, same clock):
@@ -18,6 +19,9 @@ producers set when they produce (same machine, same clock):
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,12 +30,11 @@ from typing import Any
 from corridor.config import Settings
 from corridor.topics import ACKS_INBOUND, INBOUND, delivery_topic
 from corridor.workspace import Workspace
-from producers import Publisher, make_alert_id, open_publisher
 
 from .baseline import percentiles
 from .consuming import Recorder, running_consumer
 from .workers import DeliveryTail, WorkerPool, new_app_id
-from .workload import CONSUMER_AGENCY, ISSUER, alerts, commit_end, end_offsets
+from .workload import CONSUMER_AGENCY, commit_end, end_offsets
 
 __all__ = ["run_latency"]
 
@@ -68,7 +71,7 @@ def _breakdown(
 
 
 def _paced(
-    publisher: Publisher,
+    settings: Settings,
     recorder: Recorder,
     tails: _Tails | None,
     *,
@@ -77,33 +80,31 @@ def _paced(
     partitions: int,
     tag: str,
     timeout: float,
+    logs: Path,
 ) -> dict[str, Any]:
-    count = max(1, int(rate * seconds))
-    drafts = list(alerts(count, tag=tag, partitions=partitions))
-    ids = [make_alert_id(ISSUER, draft["idempotency_key"]) for draft in drafts]
-    sent: dict[str, float] = {}
-    behind = 0.0
-    wanted = len(recorder.confirmed) + count
-    begin = time.perf_counter()
-    for n, (draft, alert_id) in enumerate(zip(drafts, ids, strict=True)):
-        delay = begin + n / rate - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        else:
-            behind = max(behind, -delay)
-        sent[alert_id] = time.time()
-        publisher.publish(draft)
-    published_in = time.perf_counter() - begin
-    publisher.flush(30)
+    """One rate, published by :mod:`.pacer` in its own process (its own GIL, as an
+    agency's system is), measured here where the sink confirms."""
+    out = logs / f"pacer-{tag}.json"
+    command = [sys.executable, "-m", "corridor.cli.benchmarks.pacer"]
+    command += ["--home", str(settings.home), "--rate", f"{rate:g}", "--seconds", f"{seconds:g}"]
+    command += ["--partitions", str(partitions), "--tag", tag, "--out", str(out)]
+    with (logs / f"pacer-{tag}.log").open("wb") as log:
+        finished = subprocess.run(
+            command, stdout=log, stderr=subprocess.STDOUT, timeout=seconds + 120, check=False
+        )
+    if finished.returncode != 0:
+        raise RuntimeError(f"the publisher at {rate:g}/s failed: see {log.name} in {logs}")
+    paced = json.loads(out.read_text())
+    sent: dict[str, float] = paced["sent"]
     # A pipeline that cannot keep the rate gets a bounded time to catch up; what is
     # still missing then is reported as undelivered (slower than the wait).
-    recorder.wait_for(wanted, timeout)
+    recorder.wait_for_ids(sent, timeout)
     with recorder.changed:
         confirmed = dict(recorder.confirmed)
-    latencies = [(confirmed[i] - sent[i]) * 1000 for i in ids if i in confirmed]
-    result = percentiles(latencies, rate, missing=count - len(latencies))
-    result["achieved_rate_per_s"] = round(count / published_in, 1)
-    result["publisher_behind_ms"] = round(behind * 1000, 1)
+    latencies = [(confirmed[i] - at) * 1000 for i, at in sent.items() if i in confirmed]
+    result = percentiles(latencies, rate, missing=len(sent) - len(latencies))
+    result["achieved_rate_per_s"] = paced["achieved_rate_per_s"]
+    result["publisher_behind_ms"] = paced["publisher_behind_ms"]
     if tails is not None:
         time.sleep(0.5)  # the tails read what the consumer has already confirmed
         result["legs"] = _breakdown(tails, sent, confirmed)
@@ -134,13 +135,12 @@ def run_latency(
         with (
             WorkerPool(settings.home, app_id, 1, logs) as pool,
             running_consumer(settings) as rec,
-            open_publisher(settings, ISSUER) as publisher,
         ):
             pool.wait_assigned(partitions, timeout=timeout)
             # Warm-up: the worker, the consumer and the publisher's idempotent producer
             # are ready, and every corridor key has gone through once.
             _paced(
-                publisher,
+                settings,
                 rec,
                 None,
                 rate=50,
@@ -148,10 +148,11 @@ def run_latency(
                 partitions=partitions,
                 tag=f"{app_id}-warm",
                 timeout=timeout,
+                logs=logs,
             )
             for rate in rates:
                 results[f"{rate:g}"] = _paced(
-                    publisher,
+                    settings,
                     rec,
                     tails,
                     rate=rate,
@@ -159,6 +160,7 @@ def run_latency(
                     partitions=partitions,
                     tag=f"{app_id}-{rate:g}",
                     timeout=timeout,
+                    logs=logs,
                 )
                 pool.check_alive()
     finally:
