@@ -445,3 +445,16 @@ class Watch:
             note = f"{now - self._started:4.0f}s acked {self.stream.progress()} held {held}"
             self.notes.append(note)
             print(note, flush=True)
+
+    def settle_all(self) -> tuple[bool, float]:
+        """Once the stream has ended: wait, as long as the sinks keep progressing, until
+        they hold every acknowledged delivery; whether they do, and when it was (the
+        monotonic clock)."""
+        self.stream.join()
+        total = sum(len(ids) for ids in self.stream.expected().values())
+        settled = settle_while_moving(
+            lambda: held_count(self.stream, self.consumers) >= total,
+            lambda: held_count(self.stream, self.consumers),
+            tick=self,
+        )
+        return settled, time.monotonic()
