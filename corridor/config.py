@@ -50,6 +50,8 @@ class ProcessorSettings:
     sweep_interval_seconds: float = 30.0
     #: How often processed offsets are committed (outputs are flushed first).
     commit_interval_seconds: float = 2.8
+    #: The asyncio event loop of a worker: "uvloop" (faster, the default) or "asyncio".
+    event_loop: str = "uvloop"
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,8 +173,9 @@ class AlertRouter:
         index = policy_index(directory)
         routed: list[Routed] = []
         emitter = self._emitter
-        for agency, decision in index.decide_all(metadata, now):
-            emitter.audit(metadata, agency.id, decision, now)
+        decisions = [(agency.id, decision) for agency, decision in index.decide_all(metadata, now)]
+        emitter.audit_all(metadata, decisions, now)
+        for recipient, decision in decisions:
             agreement_id = decision.agreement_id or ""
             outcome = "allow" if decision.allowed else "deny"
             self._decisions(
@@ -182,12 +183,12 @@ class AlertRouter:
             ).inc()
             if not decision.allowed:
                 continue
-            emitter.deliver_alert(agency.id, key, raw, agreement_id)
-            self._routed(corridor_key, agency.id).inc()
+            emitter.deliver_alert(recipient, key, raw, agreement_id)
+            self._routed(corridor_key, recipient).inc()
             agreement = directory.agreements.get(agreement_id)
             window = agreement.response_deadlines.get(metadata.priority) if agreement else None
             deadline = now_ts + window.total_seconds() if window else 0.0
-            routed.append(Routed(agency.id, agreement_id, deadline))
+            routed.append(Routed(recipient, agreement_id, deadline))
 
         entry = new_entry(
             partition=source.partition,

@@ -14,7 +14,6 @@ the alert-id deduplication here and downstream.
 
 from __future__ import annotations
 
-import json
 import logging
 import ssl
 from collections.abc import Callable
@@ -33,12 +32,13 @@ from corridor.topics import ACKS_INBOUND, INBOUND
 from processors.ack_router import AckRouter
 from processors.alerts import AlertRouter, Limits
 from processors.commit_watchdog import CommitWatchdog, install_strict_commits
-from processors.correlation import Correlator, sightings
+from processors.correlation import Correlator, sighting_records, sighting_tokens
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
 from processors.sweeper import Sweeper
+from processors.tables import OutputChangelogTable
 
 __all__ = ["FlushBeforeCommit", "ProcessorApp", "build_app"]
 
@@ -138,12 +138,21 @@ def build_app(
         value_serializer="json",
         config=internal_config,
     )
-    alerts_table = app.Table(
-        "alerts", partitions=partitions, schema=_JSON, extra_topic_configs=internal_config
-    )
-    tokens_table = app.Table(
-        "tokens", partitions=partitions, schema=_JSON, extra_topic_configs=internal_config
-    )
+
+    def table(name: str) -> Any:
+        created = OutputChangelogTable(
+            app,
+            name=name,
+            beacon=app.tables.beacon,
+            partitions=partitions,
+            schema=_JSON,
+            extra_topic_configs=internal_config,
+            output=sink,
+        )
+        return app.tables.add(created)
+
+    alerts_table = table("alerts")
+    tokens_table = table("tokens")
 
     emitter = Emitter(sink, codec, runtime.processor_id)
     limits = Limits.from_settings(settings)
@@ -151,15 +160,13 @@ def build_app(
     sightings_name = sightings_topic(app_id)
 
     def send_sightings(metadata: AlertMetadata) -> None:
-        # Through the output producer, like every other record: faust's own send path
-        # costs several times more, and one alert sends the same sighting once per
-        # token. Flushed before the commit like the rest, so nothing is lost; the token
-        # key alone picks the partition (murmur2, as faust's producer would), which is
-        # where the ``tokens`` table keeps that token.
-        value: bytes | None = None
-        for token, sighting in sightings(metadata):
-            value = value or json.dumps(sighting, separators=(",", ":")).encode()
-            sink.send(sightings_name, token.encode(), value)
+        # Through the output producer, like every other record (faust's own send path
+        # costs several times more), flushed before the commit like the rest, so
+        # nothing is lost. One record per partition the alert's tokens hash to, keyed
+        # by those tokens: each is one event for the correlate agent, however many
+        # tokens meet there.
+        for partition, tokens, value in sighting_records(metadata, partitions):
+            sink.send_to(sightings_name, partition, tokens, value)
 
     alerts = AlertRouter(
         codec=codec,
@@ -221,7 +228,8 @@ def build_app(
 
     def correlate(event: Any) -> None:
         message = event.message
-        correlator.handle(message.key.decode(), event.value, message.partition)
+        for token in sighting_tokens(message.key):
+            correlator.handle(token, event.value, message.partition)
 
     app.agent(inbound, name="route-alerts")(guarded(lambda e: alerts.handle(_source(e))))
     app.agent(acks_inbound, name="route-acks")(guarded(lambda e: acks.handle(_source(e))))

@@ -1,8 +1,8 @@
 """Privacy-preserving correlation: alerts of two issuers that carry the same linkage token.
 
-Each accepted alert is re-keyed once per linkage token onto an internal topic, so all
-sightings of one token meet on one partition, where the ``tokens`` table keeps the
-recent alerts that carried it. When a new sighting matches an alert of another
+Each accepted alert is re-keyed by its linkage tokens onto an internal topic (one
+record per partition its tokens hash to), so all sightings of one token meet on one
+partition, where the ``tokens`` table keeps the recent alerts that carried it. When a new sighting matches an alert of another
 issuer, and an agreement in force links the two issuers' countries, both issuers get a
 :class:`LinkNotice` (and ``corridor.links`` gets a copy). The processors only compare
 opaque tokens; they never hold the linkage key and learn nothing about the person.
@@ -14,17 +14,27 @@ alert ids, so a replay after a crash repeats the same notice, never a new one.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from aiokafka.partitioner import murmur2
 
 from corridor.domain import AgencyStatus, AlertMetadata, Directory
 from corridor.metrics import ProcessorMetrics
 from corridor.policy import policy_index
 from processors.emitter import Emitter
 
-__all__ = ["Correlator", "link_id", "sightings"]
+__all__ = [
+    "Correlator",
+    "link_id",
+    "sighting_records",
+    "sighting_tokens",
+    "sightings",
+    "token_partition",
+]
 
 #: Namespace of link ids: uuid5 of the two alert ids, so one pair has one link.
 LINK_NAMESPACE = uuid.UUID("2f6b1c9e-8d4a-5e3f-a1b7-c0d9e8f7a6b5")
@@ -55,6 +65,32 @@ def sightings(metadata: AlertMetadata) -> Iterator[tuple[str, Sighting]]:
     }
     for token in tokens:
         yield token, sighting
+
+
+def token_partition(token: str, partitions: int) -> int:
+    """The partition of the internal topics, and of the ``tokens`` table, for a token:
+    Kafka's default partitioner (murmur2), so every worker picks the same one."""
+    return int(murmur2(token.encode()) & 0x7FFFFFFF) % partitions
+
+
+def sighting_records(metadata: AlertMetadata, partitions: int) -> list[tuple[int, bytes, bytes]]:
+    """(partition, key, value) of the sighting records of an accepted alert.
+
+    One record per partition its tokens fall on, not one per token: the key lists
+    those tokens (comma-separated; a token is ``epoch:hex``), the value is the
+    sighting, encoded once.
+    """
+    by_partition: dict[int, list[str]] = {}
+    value = b""
+    for token, sighting in sightings(metadata):
+        value = value or json.dumps(sighting, separators=(",", ":")).encode()
+        by_partition.setdefault(token_partition(token, partitions), []).append(token)
+    return [(p, ",".join(tokens).encode(), value) for p, tokens in by_partition.items()]
+
+
+def sighting_tokens(key: bytes) -> list[str]:
+    """The tokens a sighting record's key lists (one, in records of older workers)."""
+    return key.decode().split(",")
 
 
 def _linked(directory: Directory, first: str, second: str, now: datetime) -> bool:

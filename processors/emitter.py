@@ -9,9 +9,9 @@ signature end to end; nothing here decodes or re-encodes them.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from corridor.codec import Codec
@@ -19,7 +19,7 @@ from corridor.domain import AlertMetadata
 from corridor.policy import POLICY_VERSION, Decision
 from corridor.topics import AUDIT, DLQ, LINKS, delivery_topic
 from processors.dead_letters import DETAILS, DeadLetterReason
-from processors.encoding import TrustedEncoder
+from processors.encoding import AuditEncoder
 
 __all__ = ["Emitter", "Headers", "RecordSink", "Source"]
 
@@ -81,7 +81,7 @@ class Emitter:
         self._processor_id = processor_id
         self._component = f"{COMPONENT}:{processor_id}"
         self._agreement_headers: dict[str, tuple[str, bytes]] = {}
-        self._audit = TrustedEncoder(codec, "AuditRecord", _sample_audit(processor_id))
+        self._audits = AuditEncoder(codec, processor_id)
 
     @property
     def processor_id(self) -> str:
@@ -99,27 +99,17 @@ class Emitter:
         """Another event for an agency (acknowledgement, link notice, escalation)."""
         self._sink.send(delivery_topic(recipient), key, value, (_event(name),))
 
-    def audit(
+    def audit_all(
         self,
         metadata: AlertMetadata,
-        recipient: str,
-        decision: Decision,
+        decisions: Iterable[tuple[str, Decision]],
         decided_at: datetime,
     ) -> None:
-        record = {
-            "alert_id": metadata.alert_id,
-            "corridor_key": metadata.corridor.key,
-            "issuer": metadata.issuer,
-            "recipient": recipient,
-            "outcome": "ALLOW" if decision.allowed else "DENY",
-            "reason": decision.reason.value,
-            "agreement_id": decision.agreement_id,
-            "policy_version": decision.policy_version,
-            "decided_at": decided_at,
-            "processor_id": self._processor_id,
-            "priority": metadata.priority.value,
-        }
-        self._sink.send(AUDIT, metadata.corridor.key.encode(), self._audit.encode(record))
+        """One AuditRecord per (recipient, decision) on one alert."""
+        key = metadata.corridor.key.encode()
+        send = self._sink.send
+        for value in self._audits.encode_all(metadata, decisions, decided_at):
+            send(AUDIT, key, value)
 
     def dead_letter(self, source: Source, reason: DeadLetterReason, failed_at: datetime) -> None:
         original, detail = source.value or b"", DETAILS[reason]
@@ -158,20 +148,3 @@ class Emitter:
     def escalation(self, record: dict[str, Any], key: bytes) -> None:
         value = self._codec.encode("Escalation", record)
         self.deliver_event(str(record["issuer"]), key, "Escalation", value)
-
-
-def _sample_audit(processor_id: str) -> dict[str, Any]:
-    """A valid AuditRecord, for the encoder to prove itself against the codec."""
-    return {
-        "alert_id": "00000000-0000-4000-8000-000000000000",
-        "corridor_key": "RO>AT",
-        "issuer": "RO-SAMPLE",
-        "recipient": "AT-SAMPLE",
-        "outcome": "DENY",
-        "reason": "NO_AGREEMENT",
-        "agreement_id": None,
-        "policy_version": POLICY_VERSION,
-        "decided_at": datetime(2025, 1, 1, tzinfo=UTC),
-        "processor_id": processor_id,
-        "priority": "ROUTINE",
-    }

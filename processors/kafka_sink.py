@@ -58,6 +58,15 @@ class KafkaSink:
                 # The local queue is full: let librdkafka drain it, then retry.
                 self._producer.poll(0.05)
 
+    def send_to(self, topic: str, partition: int, key: bytes, value: bytes | None) -> None:
+        """A record for one given partition (a table's changelog); ``None`` deletes."""
+        while True:
+            try:
+                self._producer.produce(topic, value, key, partition=partition)
+                return
+            except BufferError:
+                self._producer.poll(0.05)
+
     def poll(self) -> None:
         """Serve delivery reports; call once per processed event."""
         self._producer.poll(0)

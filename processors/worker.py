@@ -20,6 +20,7 @@ from corridor.schema_registry import codec_for
 from processors.app import build_app
 from processors.emitter import MAX_RECORD_BYTES
 from processors.errors import ProcessorError
+from processors.event_loop import install_event_loop
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
 
@@ -30,6 +31,7 @@ LOG = logging.getLogger("corridor.processor")
 
 def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     """Serve until stopped (SIGTERM or SIGINT); raises CorridorError if it cannot start."""
+    install_event_loop(runtime.settings.processor.event_loop)
     registry = CollectorRegistry()
     metrics = ProcessorMetrics.create(registry)
     conn = runtime.connection

@@ -3,8 +3,8 @@
 The processor's bound per worker is one signature verification plus this cost, so it
 is measured on the same broker, in the same run, as the processor's own connection.
 Two variants run: ``stock``, faust as the processor first configured it (settings
-frozen here, one event at a time), and ``processor``, faust as the processor
-configures it now. It runs as its own process (a faust worker owns its event loop and
+frozen here, asyncio's own event loop), and ``processor``, faust as a processor worker
+runs it now (the same settings, on the event loop of ``processor.event_loop``). It runs as its own process (a faust worker owns its event loop and
 its signals), started by :func:`corridor.cli.benchmarks.processing.empty_agent`::
 
     python -m corridor.cli.benchmarks.faust_probe --home H --app-id A --topic T \\
@@ -29,8 +29,10 @@ from typing import Any
 
 import faust
 
+from corridor.config import ProcessorSettings
 from corridor.connection import Connection
 from corridor.workspace import Workspace
+from processors.event_loop import install_event_loop
 
 __all__ = ["VARIANTS", "main"]
 
@@ -129,6 +131,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--options", default="{}", help="extra faust settings, as JSON")
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     args = parser.parse_args(argv)
+    if args.variant == "processor":
+        install_event_loop(ProcessorSettings().event_loop)
     worker = faust.Worker(build(args), loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.spinner = None  # no terminal progress bar in a child process
     worker.execute_from_commandline()
