@@ -78,6 +78,7 @@ class ProcessorMetrics:
     routed: Counter
     duplicates: Counter
     links: Counter
+    sightings: Counter
     dead_letters: Counter
     verification_time: Histogram
     routing_lag: Histogram
@@ -118,6 +119,11 @@ class ProcessorMetrics:
                 "corridor_links_total",
                 "Link notices raised: alerts of two issuers about the same person.",
                 ["corridor"],
+                registry=registry,
+            ),
+            sightings=Counter(
+                "corridor_sightings_correlated_total",
+                "Linkage-token sightings compared with the alerts seen before and recorded.",
                 registry=registry,
             ),
             dead_letters=Counter(

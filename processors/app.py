@@ -25,40 +25,47 @@ import faust
 
 from corridor.codec import Codec
 from corridor.config import ProcessorSettings
-from corridor.domain import AlertMetadata, Directory
+from corridor.domain import Directory
 from corridor.logs import log_event
 from corridor.metrics import ProcessorMetrics
 from corridor.topics import ACKS_INBOUND, INBOUND
 from processors.ack_router import AckRouter
 from processors.alerts import AlertRouter, Limits
 from processors.commit_watchdog import CommitWatchdog, install_strict_commits
-from processors.correlation import Correlator, sighting_records, sighting_tokens
+from processors.correlation import Correlator, SightingBatches, TokenValues, sighting_entries
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
 from processors.sweeper import Sweeper
-from processors.tables import OutputChangelogTable
+from processors.tables import OutputChangelogTable, changelog_bytes
 
 __all__ = ["FlushBeforeCommit", "ProcessorApp", "build_app"]
 
 LOG = logging.getLogger("corridor.processor")
 _JSON: Any = faust.Schema(key_serializer="json", value_serializer="json")
+#: How long a sighting may wait in memory for its batch (the delay of a link notice).
+SIGHTING_BATCH_SECONDS = 0.05
 
 
 class FlushBeforeCommit(faust.Sensor):
-    """Flushes the output producer when faust starts a commit, before it picks offsets.
+    """Sends what waits in memory and flushes the output producer when faust starts a
+    commit, before it picks offsets.
 
     faust calls ``on_commit_initiated`` synchronously and then computes the offsets to
     commit without yielding to the event loop, so every event counted as processed has
     had its outputs acknowledged by the brokers.
     """
 
-    def __init__(self, sink: KafkaSink, **kwargs: Any) -> None:
+    def __init__(
+        self, sink: KafkaSink, pending: Callable[[], None] = lambda: None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._sink = sink
+        self._pending = pending
 
     def on_commit_initiated(self, consumer: Any) -> Any:
+        self._pending()
         self._sink.flush()
         return None
 
@@ -139,7 +146,7 @@ def build_app(
         config=internal_config,
     )
 
-    def table(name: str) -> Any:
+    def table(name: str, encode_value: Callable[[Any], bytes] = changelog_bytes) -> Any:
         created = OutputChangelogTable(
             app,
             name=name,
@@ -148,25 +155,24 @@ def build_app(
             schema=_JSON,
             extra_topic_configs=internal_config,
             output=sink,
+            encode_value=encode_value,
         )
         return app.tables.add(created)
 
     alerts_table = table("alerts")
-    tokens_table = table("tokens")
+    tokens_table = table("tokens", TokenValues().encode)
 
     emitter = Emitter(sink, codec, runtime.processor_id)
     limits = Limits.from_settings(settings)
 
     sightings_name = sightings_topic(app_id)
 
-    def send_sightings(metadata: AlertMetadata) -> None:
-        # Through the output producer, like every other record (faust's own send path
-        # costs several times more), flushed before the commit like the rest, so
-        # nothing is lost. One record per partition the alert's tokens hash to, keyed
-        # by those tokens: each is one event for the correlate agent, however many
-        # tokens meet there.
-        for partition, tokens, value in sighting_records(metadata, partitions):
-            sink.send_to(sightings_name, partition, tokens, value)
+    def send_sightings(partition: int, key: bytes, value: bytes) -> None:
+        # Through the output producer, like every other record: faust's own send path
+        # costs several times more.
+        sink.send_to(sightings_name, partition, key, value)
+
+    batches = SightingBatches(send_sightings, partitions)
 
     alerts = AlertRouter(
         codec=codec,
@@ -175,7 +181,7 @@ def build_app(
         metrics=metrics,
         limits=limits,
         state=alerts_table,
-        on_accepted=send_sightings,
+        on_accepted=batches.add,
     )
     acks = AckRouter(
         codec=codec,
@@ -228,8 +234,15 @@ def build_app(
 
     def correlate(event: Any) -> None:
         message = event.message
-        for token in sighting_tokens(message.key):
-            correlator.handle(token, event.value, message.partition)
+        failed: Exception | None = None
+        for tokens, sighting in sighting_entries(message.key, event.value):
+            for token in tokens:
+                try:
+                    correlator.handle(token, sighting, message.partition)
+                except Exception as exc:  # the rest of the batch still counts
+                    failed = exc
+        if failed is not None:
+            raise failed
 
     app.agent(inbound, name="route-alerts")(guarded(lambda e: alerts.handle(_source(e))))
     app.agent(acks_inbound, name="route-acks")(guarded(lambda e: acks.handle(_source(e))))
@@ -237,7 +250,13 @@ def build_app(
     app.agent(to_sweep, name="sweep")(guarded(lambda e: sweeper.apply(e.value)))
 
     _add_housekeeping(
-        app, to_sweep=to_sweep, sweeper=sweeper, sink=sink, metrics=metrics, settings=settings
+        app,
+        to_sweep=to_sweep,
+        sweeper=sweeper,
+        sink=sink,
+        batches=batches,
+        metrics=metrics,
+        settings=settings,
     )
     return ProcessorApp(app, alerts, acks, correlator, sweeper)
 
@@ -248,6 +267,7 @@ def _add_housekeeping(
     to_sweep: Any,
     sweeper: Sweeper,
     sink: KafkaSink,
+    batches: SightingBatches,
     metrics: ProcessorMetrics,
     settings: ProcessorSettings,
 ) -> None:
@@ -263,6 +283,11 @@ def _add_housekeeping(
             await to_sweep.send(key=b"sweep", value=command, partition=partition)
 
     app.timer(settings.sweep_interval_seconds, name="plan-sweep")(sweep)
+
+    async def send_sightings() -> None:
+        batches.flush()
+
+    app.timer(SIGHTING_BATCH_SECONDS, name="send-sightings")(send_sightings)
     install_strict_commits()
     watchdog = CommitWatchdog(app)
     interval = max(2.0, 2 * settings.commit_interval_seconds)
@@ -276,4 +301,4 @@ def _add_housekeeping(
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
-    app.sensors.add(FlushBeforeCommit(sink))
+    app.sensors.add(FlushBeforeCommit(sink, batches.flush))

@@ -1,8 +1,8 @@
 """Privacy-preserving correlation: alerts of two issuers that carry the same linkage token.
 
-Each accepted alert is re-keyed by its linkage tokens onto an internal topic (one
-record per partition its tokens hash to), so all sightings of one token meet on one
-partition, where the ``tokens`` table keeps the recent alerts that carried it. When a new sighting matches an alert of another
+Each accepted alert's sightings go to an internal topic, to the partition each of its
+linkage tokens hashes to (in batch records, see :class:`SightingBatches`), so all
+sightings of one token meet on one partition, where the ``tokens`` table keeps the recent alerts that carried it. When a new sighting matches an alert of another
 issuer, and an agreement in force links the two issuers' countries, both issuers get a
 :class:`LinkNotice` (and ``corridor.links`` gets a copy). The processors only compare
 opaque tokens; they never hold the linkage key and learn nothing about the person.
@@ -14,13 +14,14 @@ alert ids, so a replay after a crash repeats the same notice, never a new one.
 
 from __future__ import annotations
 
+import bisect
+import hashlib
 import json
+import struct
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-from aiokafka.partitioner import murmur2
 
 from corridor.domain import AgencyStatus, AlertMetadata, Directory
 from corridor.metrics import ProcessorMetrics
@@ -29,17 +30,24 @@ from processors.emitter import Emitter
 
 __all__ = [
     "Correlator",
+    "SightingBatches",
+    "TokenValues",
     "link_id",
-    "sighting_records",
+    "sighting_entries",
+    "sighting_of",
     "sighting_tokens",
     "sightings",
     "token_partition",
+    "token_ref",
 ]
 
 #: Namespace of link ids: uuid5 of the two alert ids, so one pair has one link.
 LINK_NAMESPACE = uuid.UUID("2f6b1c9e-8d4a-5e3f-a1b7-c0d9e8f7a6b5")
 #: Most alerts remembered per token; a token shared by more is not a person any more.
 MAX_PER_TOKEN = 64
+#: Most sightings in one record of the internal topic (a few hundred bytes each).
+MAX_BATCH = 500
+BATCH_KEY = b"sightings"
 
 Sighting = dict[str, Any]
 
@@ -49,8 +57,15 @@ def link_id(first_alert: str, second_alert: str) -> str:
     return str(uuid.uuid5(LINK_NAMESPACE, f"{low}|{high}"))
 
 
-def sightings(metadata: AlertMetadata) -> Iterator[tuple[str, Sighting]]:
-    """(token key, sighting) for every distinct linkage token of an accepted alert."""
+def token_ref(token: str) -> str:
+    """A short, fixed stand-in for a token inside a stored sighting (which lists every
+    token of its alert): equal tokens have equal refs, and refs order the tokens the
+    same way on every worker, which is all the correlation compares."""
+    return hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+
+
+def sighting_of(metadata: AlertMetadata) -> tuple[list[str], Sighting]:
+    """The distinct linkage tokens of an accepted alert, and its sighting."""
     tokens = sorted({f"{t.epoch}:{t.value.hex()}" for t in metadata.linkage_tokens})
     corridor = metadata.corridor
     sighting: Sighting = {
@@ -61,31 +76,100 @@ def sightings(metadata: AlertMetadata) -> Iterator[tuple[str, Sighting]]:
         "d": corridor.destination,
         "t": list(corridor.transit),
         "at": metadata.created_at.timestamp(),
-        "x": tokens,
+        "r": sorted(token_ref(token) for token in tokens),
     }
+    return tokens, sighting
+
+
+def sightings(metadata: AlertMetadata) -> Iterator[tuple[str, Sighting]]:
+    """(token key, sighting) for every distinct linkage token of an accepted alert."""
+    tokens, sighting = sighting_of(metadata)
     for token in tokens:
         yield token, sighting
+
+
+def _refs(sighting: Sighting) -> set[str]:
+    """The token refs of a sighting (sightings stored by older workers list the tokens
+    themselves, under ``x``)."""
+    if "r" in sighting:
+        return set(sighting["r"])
+    return {token_ref(token) for token in sighting.get("x", ())}
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's default partitioner hash (the Java client's ``Utils.murmur2``), a word at
+    a time."""
+    m = 0x5BD1E995
+    length = len(data)
+    h = 0x9747B28C ^ length
+    for word in struct.unpack_from(f"<{length // 4}I", data):
+        k = (word * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        h = ((h * m) & 0xFFFFFFFF) ^ ((k * m) & 0xFFFFFFFF)
+    tail, base = length & 3, length & ~3
+    if tail >= 3:
+        h ^= data[base + 2] << 16
+    if tail >= 2:
+        h ^= data[base + 1] << 8
+    if tail >= 1:
+        h = ((h ^ data[base]) * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
 
 
 def token_partition(token: str, partitions: int) -> int:
     """The partition of the internal topics, and of the ``tokens`` table, for a token:
     Kafka's default partitioner (murmur2), so every worker picks the same one."""
-    return int(murmur2(token.encode()) & 0x7FFFFFFF) % partitions
+    return (murmur2(token.encode()) & 0x7FFFFFFF) % partitions
 
 
-def sighting_records(metadata: AlertMetadata, partitions: int) -> list[tuple[int, bytes, bytes]]:
-    """(partition, key, value) of the sighting records of an accepted alert.
+class SightingBatches:
+    """Sightings waiting for the internal topic, sent as one record per partition.
 
-    One record per partition its tokens fall on, not one per token: the key lists
-    those tokens (comma-separated; a token is ``epoch:hex``), the value is the
-    sighting, encoded once.
+    A record per alert and partition made the correlate agent take an event for each,
+    and faust's cost per event is the largest in a worker; a batch record carries up to
+    :data:`MAX_BATCH` sightings for one partition. Batches are sent when one is full,
+    on the worker's timer (so a link waits at most that long), and before every
+    commit: an alert's offset is committed only once its sightings are written, and an
+    alert read again after a crash sends them again.
     """
-    by_partition: dict[int, list[str]] = {}
-    value = b""
-    for token, sighting in sightings(metadata):
-        value = value or json.dumps(sighting, separators=(",", ":")).encode()
-        by_partition.setdefault(token_partition(token, partitions), []).append(token)
-    return [(p, ",".join(tokens).encode(), value) for p, tokens in by_partition.items()]
+
+    def __init__(self, send: Callable[[int, bytes, bytes], None], partitions: int) -> None:
+        self._send = send
+        self._partitions = partitions
+        self._pending: dict[int, list[tuple[list[str], Sighting]]] = {}
+
+    def add(self, metadata: AlertMetadata) -> None:
+        """Queue the sightings of an accepted alert, one entry per partition."""
+        by_partition: dict[int, list[str]] = {}
+        tokens, sighting = sighting_of(metadata)
+        for token in tokens:
+            by_partition.setdefault(token_partition(token, self._partitions), []).append(token)
+        for partition, shared in by_partition.items():
+            pending = self._pending.setdefault(partition, [])
+            pending.append((shared, sighting))
+            if len(pending) >= MAX_BATCH:
+                self._flush(partition)
+
+    def flush(self) -> None:
+        """Send every waiting batch."""
+        for partition in list(self._pending):
+            self._flush(partition)
+
+    def _flush(self, partition: int) -> None:
+        entries = self._pending.pop(partition, None)
+        if entries:
+            value = json.dumps({"batch": entries}, separators=(",", ":")).encode()
+            self._send(partition, BATCH_KEY, value)
+
+
+def sighting_entries(key: bytes | None, value: Any) -> list[tuple[list[str], Sighting]]:
+    """(tokens, sighting) pairs of a record of the internal topic: a batch, or one
+    sighting keyed by its tokens (records of older workers)."""
+    if isinstance(value, dict) and "batch" in value:
+        return [(list(tokens), sighting) for tokens, sighting in value["batch"]]
+    return [(sighting_tokens(key or b""), value)]
 
 
 def sighting_tokens(key: bytes) -> list[str]:
@@ -127,11 +211,13 @@ class Correlator:
         self._table = table
         self._window = window.total_seconds()
         self._clock = clock
+        self._sightings = metrics.sightings
 
     def handle(self, token: str, sighting: Sighting, partition: int) -> list[str]:
         """Record ``sighting`` under ``token`` (read from ``partition``); returns link ids."""
         now = self._clock()
         horizon = now.timestamp() - self._window
+        ref = token_ref(token)
         known: list[Sighting] = [
             s
             for s in _sightings(self._table.get(token))
@@ -140,21 +226,21 @@ class Correlator:
         raised = [
             self._link(token, other, sighting, now)
             for other in known
-            if self._should_link(token, other, sighting, now)
+            if self._should_link(ref, other, sighting, now)
         ]
         if sighting["at"] >= horizon:
-            known.append(sighting)
-        known.sort(key=lambda s: s["at"])
+            bisect.insort(known, sighting, key=_moment)  # kept oldest first
         if known:
             self._table[token] = {"p": partition, "s": known[-MAX_PER_TOKEN:]}
         elif token in self._table:
             del self._table[token]
+        self._sightings.inc()
         return raised
 
-    def _should_link(self, token: str, other: Sighting, new: Sighting, now: datetime) -> bool:
+    def _should_link(self, ref: str, other: Sighting, new: Sighting, now: datetime) -> bool:
         if other["i"] == new["i"]:
             return False  # an issuer links its own cases itself
-        if token != min(set(other["x"]) & set(new["x"])):
+        if ref != min(_refs(other) & _refs(new), default=ref):
             return False  # another partition raises this link
         return _linked(self._directory(), other["i"], new["i"], now)
 
@@ -194,6 +280,42 @@ class Correlator:
                 del self._table[token]
                 forgotten += 1
         return forgotten
+
+
+def _moment(sighting: Sighting) -> float:
+    return float(sighting["at"])
+
+
+class TokenValues:
+    """Encodes ``tokens`` table values for the changelog, each sighting's JSON made once.
+
+    A value lists up to :data:`MAX_PER_TOKEN` sightings and is written whole on every
+    new sighting of its token; encoding all of them each time cost more than the rest
+    of the correlation. A sighting never changes once stored, so its JSON is kept
+    (for the most recent ``limit`` sightings) and a value is its parts joined: the
+    same JSON as ``json.dumps`` with compact separators, which faust reads back on
+    recovery.
+    """
+
+    def __init__(self, limit: int = 65_536) -> None:
+        self._limit = limit
+        self._parts: dict[tuple[str, float, bool], bytes] = {}
+
+    def _part(self, sighting: Sighting) -> bytes:
+        key = (sighting["a"], sighting["at"], "r" in sighting)
+        part = self._parts.get(key)
+        if part is None:
+            part = json.dumps(sighting, separators=(",", ":")).encode()
+            if len(self._parts) >= self._limit:
+                del self._parts[next(iter(self._parts))]  # the oldest kept
+            self._parts[key] = part
+        return part
+
+    def encode(self, value: Any) -> bytes:
+        if not isinstance(value, dict) or value.keys() != {"p", "s"}:
+            return json.dumps(value, separators=(",", ":")).encode()
+        parts = b",".join(self._part(sighting) for sighting in value["s"])
+        return b'{"p":%d,"s":[%b]}' % (value["p"], parts)
 
 
 def _sightings(value: Any) -> list[Sighting]:

@@ -24,6 +24,8 @@ from processors.errors import ProcessorError
 __all__ = ["KafkaSink"]
 
 LOG = logging.getLogger("corridor.processor.sink")
+#: Processed events per call to librdkafka's ``poll`` (see :meth:`KafkaSink.poll`).
+POLL_EVERY = 64
 
 
 class KafkaSink:
@@ -42,6 +44,7 @@ class KafkaSink:
         }
         self._producer = producer(conn, **settings)
         self._failures: list[str] = []
+        self._unpolled = 0
 
     def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
@@ -68,8 +71,13 @@ class KafkaSink:
                 self._producer.poll(0.05)
 
     def poll(self) -> None:
-        """Serve delivery reports; call once per processed event."""
-        self._producer.poll(0)
+        """Serve delivery reports; call once per processed event. Only every
+        ``POLL_EVERY`` calls reach librdkafka: reports come only for failures, and
+        :meth:`flush` serves them all before any commit anyway."""
+        self._unpolled += 1
+        if self._unpolled >= POLL_EVERY:
+            self._unpolled = 0
+            self._producer.poll(0)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until every record sent so far is acknowledged; raise if any failed."""

@@ -13,6 +13,7 @@ faust's own producer.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -30,9 +31,16 @@ def changelog_bytes(value: Any) -> bytes:
 class OutputChangelogTable(faust.Table):  # type: ignore[type-arg]
     """A faust table whose changelog is written by the output producer."""
 
-    def __init__(self, *args: Any, output: KafkaSink | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        output: KafkaSink | None = None,
+        encode_value: Callable[[Any], bytes] = changelog_bytes,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._output = output
+        self._encode_value = encode_value
         self._changelog_name: str | None = None
 
     def _changelog(self) -> str:
@@ -52,7 +60,7 @@ class OutputChangelogTable(faust.Table):  # type: ignore[type-arg]
             super().on_key_set(key, value)
             return
         topic = self._changelog()
-        self._output.send_to(topic, partition, changelog_bytes(key), changelog_bytes(value))
+        self._output.send_to(topic, partition, changelog_bytes(key), self._encode_value(value))
         self._sensor_on_set(self, key, value)
 
     def on_key_del(self, key: Any) -> None:

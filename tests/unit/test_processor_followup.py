@@ -59,6 +59,21 @@ def test_a_replayed_sighting_repeats_the_same_link_never_a_new_one(w: World) -> 
     assert w.correlate() == [link_id(first.alert_id, second.alert_id)]
 
 
+def test_sightings_stored_by_older_workers_still_link(w: World) -> None:
+    # Older workers stored every token of the alert (``x``), not their refs (``r``).
+    first = w.factory.alert("RO-ANITP", tokens=(token(4), token(5)))
+    second = w.factory.alert("AT-BKA", tokens=(token(4), token(5)))
+    w.route(first)
+    for key, sighting in w.queued:
+        legacy = {k: v for k, v in sighting.items() if k != "r"}
+        legacy["x"] = sorted(key for key, _ in w.queued)
+        w.tokens_table[key] = {"p": 0, "s": [legacy]}
+    w.queued = []
+    w.route(second)
+    # Two shared tokens, one link: the refs of the old entries are compared, too.
+    assert w.correlate() == [link_id(first.alert_id, second.alert_id)]
+
+
 def test_no_link_within_one_issuer_or_without_an_agreement_in_force(w: World) -> None:
     own = (token(11),)
     w.route(w.factory.alert("RO-ANITP", tokens=own))

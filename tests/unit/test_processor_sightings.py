@@ -1,17 +1,23 @@
-"""Sighting records: every token of an alert reaches the partition that keeps it, once."""
+"""Sighting batches: every token of an alert reaches the partition that keeps it, once."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from dataclasses import replace
 
-from hypothesis import given
+from aiokafka.partitioner import murmur2 as reference_murmur2
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from corridor.domain import AlertMetadata
 from processors.correlation import (
-    sighting_records,
-    sighting_tokens,
+    MAX_BATCH,
+    MAX_PER_TOKEN,
+    SightingBatches,
+    TokenValues,
+    murmur2,
+    sighting_entries,
     sightings,
     token_partition,
 )
@@ -19,31 +25,84 @@ from tests.processor_factories import random_tokens
 from tests.strategies import alert_metadata
 
 
+class Sent:
+    def __init__(self) -> None:
+        self.records: list[tuple[int, bytes, bytes]] = []
+
+    def __call__(self, partition: int, key: bytes, value: bytes) -> None:
+        self.records.append((partition, key, value))
+
+
 @given(
-    metadata=alert_metadata(),
+    alerts=st.lists(alert_metadata(), min_size=1, max_size=5),
     count=st.integers(min_value=1, max_value=12),
     partitions=st.integers(min_value=1, max_value=24),
 )
 def test_each_token_goes_once_to_its_own_partition(
-    metadata: AlertMetadata, count: int, partitions: int
+    alerts: list[AlertMetadata], count: int, partitions: int
 ) -> None:
-    metadata = replace(metadata, linkage_tokens=random_tokens(count))
-    records = sighting_records(metadata, partitions)
-    expected = dict(sightings(metadata))
-    seen: list[str] = []
-    for partition, key, value in records:
-        tokens = sighting_tokens(key)
-        assert all(token_partition(token, partitions) == partition for token in tokens)
-        assert all(json.loads(value) == expected[token] for token in tokens)
-        seen += tokens
+    sent = Sent()
+    batches = SightingBatches(sent, partitions)
+    expected: dict[tuple[str, str], dict[str, object]] = {}
+    for drawn in alerts:
+        metadata = replace(drawn, linkage_tokens=random_tokens(count))
+        batches.add(metadata)
+        expected.update(((metadata.alert_id, t), s) for t, s in sightings(metadata))
+    assert sent.records == []  # nothing leaves before a flush or a full batch
+    batches.flush()
+    seen: list[tuple[str, str]] = []
+    for partition, key, value in sent.records:
+        for tokens, sighting in sighting_entries(key, json.loads(value)):
+            assert all(token_partition(token, partitions) == partition for token in tokens)
+            seen += [(sighting["a"], token) for token in tokens]
+            assert all(sighting == expected[(sighting["a"], t)] for t in tokens)
     assert sorted(seen) == sorted(expected)
-    assert len({partition for partition, _, _ in records}) == len(records)
+    assert len({partition for partition, _, _ in sent.records}) == len(sent.records)
+    batches.flush()
+    assert len(sent.records) == len({partition for partition, _, _ in sent.records})
 
 
-def test_a_record_of_one_token_is_read_as_that_token() -> None:
-    assert sighting_tokens(b"3:00ff") == ["3:00ff"]
+@settings(max_examples=5)
+@given(metadata=alert_metadata())
+def test_a_full_batch_is_sent_at_once(metadata: AlertMetadata) -> None:
+    sent = Sent()
+    batches = SightingBatches(sent, 1)
+    for _ in range(MAX_BATCH):
+        batches.add(replace(metadata, alert_id=str(uuid.uuid4()), linkage_tokens=random_tokens(2)))
+    [(partition, key, value)] = sent.records
+    assert partition == 0
+    assert len(sighting_entries(key, json.loads(value))) == MAX_BATCH
+
+
+def test_a_record_of_an_older_worker_is_one_sighting_keyed_by_its_tokens() -> None:
+    sighting = {"a": str(uuid.uuid4()), "x": ["3:00ff", "4:11aa"]}
+    assert sighting_entries(b"3:00ff,4:11aa", sighting) == [(["3:00ff", "4:11aa"], sighting)]
 
 
 def test_the_partition_is_kafkas_default_partitioner() -> None:
     # murmur2 as in the Java client: these keys are Kafka's own test vectors.
     assert token_partition("21", 1_000_000_000) == (-973932308 & 0x7FFFFFFF) % 1_000_000_000
+
+
+@given(st.binary(max_size=200))
+def test_murmur2_is_kafkas(data: bytes) -> None:
+    assert murmur2(data) == reference_murmur2(data)
+
+
+@given(
+    metadata=st.lists(alert_metadata(), min_size=1, max_size=MAX_PER_TOKEN),
+    partition=st.integers(min_value=0, max_value=500),
+)
+def test_token_values_encode_as_json_does(metadata: list[AlertMetadata], partition: int) -> None:
+    values = TokenValues(limit=8)  # smaller than the lists: parts are dropped and remade
+    stored = [sighting for m in metadata for _, sighting in sightings(m)][:MAX_PER_TOKEN]
+    value = {"p": partition, "s": stored}
+    expected = json.dumps(value, separators=(",", ":")).encode()
+    assert values.encode(value) == expected
+    assert values.encode(value) == expected  # from kept parts the second time
+    assert json.loads(values.encode(value)) == value
+
+
+def test_a_token_value_of_another_shape_is_plain_json() -> None:
+    odd = {"p": 1, "s": [], "extra": True}
+    assert TokenValues().encode(odd) == json.dumps(odd, separators=(",", ":")).encode()

@@ -32,10 +32,11 @@ from producers.prepare import ALERT_ID_HEADER
 from .baseline import next_batch
 from .workload import proc_cpu_seconds
 
-__all__ = ["DeliveryTail", "WorkerPool", "new_app_id"]
+__all__ = ["DeliveryTail", "WorkerPool", "new_app_id", "value_digest"]
 
 CONSUMED = "corridor_alerts_consumed_total"
 ASSIGNED = "corridor_processor_partitions_assigned"
+CORRELATED = "corridor_sightings_correlated_total"
 
 
 def new_app_id() -> str:
@@ -55,7 +56,7 @@ def _scrape(port: int) -> dict[str, float]:
             text = answer.read().decode()
     except OSError:
         return {}
-    found = {CONSUMED: 0.0, ASSIGNED: 0.0}
+    found = {CONSUMED: 0.0, ASSIGNED: 0.0, CORRELATED: 0.0}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in found:
@@ -132,6 +133,10 @@ class WorkerPool:
     def consumed(self) -> list[float]:
         return [_scrape(port).get(CONSUMED, 0.0) for port in self.ports]
 
+    def correlated(self) -> float:
+        """Linkage-token sightings the workers have correlated so far."""
+        return sum(_scrape(port).get(CORRELATED, 0.0) for port in self.ports)
+
     def assigned(self) -> list[float]:
         return [_scrape(port).get(ASSIGNED, 0.0) for port in self.ports]
 
@@ -148,6 +153,11 @@ class WorkerPool:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"the processor workers did not share the partitions in {timeout:g}s")
+
+
+def value_digest(value: bytes) -> bytes:
+    """What a :class:`DeliveryTail` knows a record value by."""
+    return hashlib.blake2b(value, digest_size=16).digest()
 
 
 class DeliveryTail:
@@ -188,7 +198,7 @@ class DeliveryTail:
             self._consumer.close()
 
     def _note(self, msg: Message, now: float) -> None:
-        digest = hashlib.blake2b(msg.value() or b"", digest_size=16).digest()
+        digest = value_digest(msg.value() or b"")
         if digest in self.arrivals:
             return
         self.arrivals[digest] = now
@@ -199,6 +209,7 @@ class DeliveryTail:
                 self.alert_ids[digest] = value.decode("ascii", "replace")
 
     def wait_for(self, count: int, timeout: float) -> bool:
+        """Whether ``count`` distinct values have arrived, waiting up to ``timeout``."""
         with self._lock:
             return self._lock.wait_for(lambda: len(self.arrivals) >= count, timeout)
 
