@@ -58,6 +58,19 @@ def iso(when: datetime) -> str:
 
 def jsonable(value: Any) -> Any:
     """A decoded Avro value as plain JSON types: UUIDs and times as text, bytes as base64."""
+    # Every delivered document goes through here: the plain types fastavro decodes to
+    # take the short way (exact types, so enums and other subclasses do not).
+    kind = type(value)
+    if kind is str or kind is int or kind is float or value is None or kind is bool:
+        return value
+    if kind is dict:
+        return {k if type(k) is str else str(k): jsonable(v) for k, v in value.items()}
+    if kind is list:
+        return [jsonable(v) for v in value]
+    return _jsonable_other(value)
+
+
+def _jsonable_other(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value.value if isinstance(value, Enum) else value
     if isinstance(value, Enum):

@@ -17,6 +17,7 @@ sealed together with this metadata, not who sealed it.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -55,8 +56,28 @@ BODY_AAD_CONTEXT = "corridor/v1/alert-body"
 DEFAULT_CLOCK_SKEW = timedelta(minutes=5)
 
 
+class _LastAad:
+    """The body AAD of the last metadata encoded: a recipient verifies then opens the
+    same alert, and both need it. Keyed by identity (metadata is frozen, and the entry
+    holds it, so the identity cannot be reused while cached); one entry per thread."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, suite_id: str, metadata: AlertMetadata) -> bytes:
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0] is metadata and last[1] == suite_id:
+            return last[2]  # type: ignore[no-any-return]
+        aad = canonical.encode((BODY_AAD_CONTEXT, suite_id, canonical.metadata_value(metadata)))
+        self._local.last = (metadata, suite_id, aad)
+        return aad
+
+
+_LAST_AAD = _LastAad()
+
+
 def _body_aad(suite_id: str, metadata: AlertMetadata) -> bytes:
-    return canonical.encode((BODY_AAD_CONTEXT, suite_id, canonical.metadata_value(metadata)))
+    return _LAST_AAD.get(suite_id, metadata)
 
 
 def _wrap_label(metadata: AlertMetadata) -> Canonical:

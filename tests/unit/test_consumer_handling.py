@@ -17,6 +17,7 @@ from corridor.domain import (
     Agency,
     AgencyKind,
     Directory,
+    Priority,
     PublicKey,
 )
 from corridor.envelope import EncryptionKey, RecipientKey, Sealer, SigningKey
@@ -244,3 +245,34 @@ def test_link_notices_and_escalations_are_delivered_with_stable_ids() -> None:
     assert first.event_id == again.event_id
     later = replace(first, event_id="x")
     assert later.idempotency_key != first.idempotency_key
+
+
+def test_documents_render_every_decoded_type_as_json() -> None:
+    when = datetime(2026, 3, 4, 5, 6, 7, 89, tzinfo=UTC)
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    value = {
+        "text": "ă",
+        "n": 3,
+        "x": 1.5,
+        "flag": True,
+        "none": None,
+        "priority": Priority.URGENT,
+        "when": when,
+        "id": ident,
+        "raw": b"\x00\x01",
+        "nested": [{"k": (1, 2)}, frozenset({"a"})],
+        7: "int key",
+    }
+    assert jsonable(value) == {
+        "text": "ă",
+        "n": 3,
+        "x": 1.5,
+        "flag": True,
+        "none": None,
+        "priority": "URGENT",
+        "when": "2026-03-04T05:06:07.000089Z",
+        "id": "12345678-1234-5678-1234-567812345678",
+        "raw": "AAE=",
+        "nested": [{"k": [1, 2]}, ["a"]],
+        "7": "int key",
+    }

@@ -37,6 +37,7 @@ from corridor.envelope import (
     SealError,
     SigningKey,
     VerificationError,
+    alert_body_aad,
     alert_signed_bytes,
     open_alert,
     open_payload,
@@ -389,3 +390,17 @@ def test_generated_keys_differ() -> None:
 def test_registry_is_read_only() -> None:
     with pytest.raises(TypeError):
         SUITES["x"] = SUITES[DEFAULT_SUITE]  # type: ignore[index]
+
+
+def test_the_body_aad_follows_the_metadata_it_is_given() -> None:
+    first = _metadata()
+    other = replace(first, case_ref="RO-OTHER-9")
+    aad = alert_body_aad(DEFAULT_SUITE, first)
+    assert alert_body_aad(DEFAULT_SUITE, other) != aad  # never the last one's, stale
+    assert alert_body_aad(DEFAULT_SUITE, replace(first)) == aad  # an equal copy: equal bytes
+    assert alert_body_aad(DEFAULT_SUITE, first) == aad
+    sealed = _seal(other)
+    assert open_alert(sealed, "AT-BKA", AT) == BODY
+    alert_body_aad(DEFAULT_SUITE, first)  # what the cache holds now
+    with pytest.raises(OpenError):
+        open_alert(replace(sealed, metadata=first), "AT-BKA", AT)
