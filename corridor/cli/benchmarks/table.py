@@ -93,6 +93,14 @@ def _stages(results: dict[str, Any]) -> list[str]:
         )
     scale = lookup(results, "ratios.processor_scale")
     lines.append(f"  two workers over one: {'-' if scale is None else f'{scale:.2f}x'}")
+    for workers in ("1", "2"):
+        routing = lookup(results, f"processor.{workers}.routing_per_s")
+        after = lookup(results, f"processor.{workers}.correlated_after_s")
+        if routing is not None:
+            lines.append(
+                f"  processor, {workers} worker(s): deliveries alone {_n(routing)}/s, "
+                f"correlation done {after}s after the last delivery"
+            )
     return [*lines, ""]
 
 
