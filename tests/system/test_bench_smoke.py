@@ -44,7 +44,8 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     assert set(data["processor"]) == {"1", "2"}
     # Every alert routed and every sighting correlated, by one worker and by two.
     for run in data["processor"].values():
-        assert run["correlated"] and run["routed"] == run["alerts"], run
+        assert run["correlated"], run
+        assert run["routed"] == run["alerts"], run
     assert {"per_s", "cpu_us"} <= set(data["consumer"])
     for rate in ("100", "1000"):
         assert {"p50_ms", "p99_ms", "p999_ms", "max_ms"} <= set(data["latency"][rate])
