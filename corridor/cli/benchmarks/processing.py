@@ -46,10 +46,12 @@ WARM_UP = 500
 
 @dataclass(frozen=True, slots=True)
 class Backlog:
-    """Alerts already on the inbound topic: where they start, and how many."""
+    """Alerts already on the inbound topic: where they start and end on each
+    partition, and how many (the stages after it append copies behind them)."""
 
     start: tuple[TopicPartition, ...]
     count: int
+    end: tuple[TopicPartition, ...]
 
 
 def _fill_probe_topic(admin: Connection, partitions: int, size: int, count: int) -> str:
@@ -122,25 +124,32 @@ class _Record:
 
 
 def _read_backlog(admin: Connection, backlog: Backlog, timeout: float) -> list[_Record]:
-    """The backlog's records, with how many distinct linkage tokens each alert carries
-    (one ``tokens`` table write each once it has been correlated)."""
+    """The backlog's records, exactly its range on every partition, with how many
+    distinct linkage tokens each alert carries (one ``tokens`` table write each once it
+    has been correlated)."""
     codec = Codec()
+    ends = {tp.partition: tp.offset for tp in backlog.end}
+    wanted = sum(ends.get(tp.partition, tp.offset) - tp.offset for tp in backlog.start)
+    if wanted != backlog.count:
+        raise RuntimeError(f"the backlog holds {wanted} records, not {backlog.count}")
     cons = consumer(admin, "corridor-bench-backlog", quiet=True)
-    cons.assign(list(backlog.start))
+    cons.assign([tp for tp in backlog.start if ends.get(tp.partition, tp.offset) > tp.offset])
     found: list[_Record] = []
     deadline = time.monotonic() + timeout
     try:
-        while len(found) < backlog.count and time.monotonic() < deadline:
+        while len(found) < wanted and time.monotonic() < deadline:
             for msg in next_batch(cons, 1000, 0.5):
-                if msg.error() is None and len(found) < backlog.count:
-                    value = msg.value() or b""
-                    metadata = alert_from_record(codec.decode_as("CaseAlert", value)).metadata
-                    tokens = len(list(sightings(metadata)))
-                    found.append(_Record(msg.partition() or 0, msg.key(), value, tokens))
+                partition, offset = msg.partition() or 0, msg.offset() or 0
+                if msg.error() is not None or offset >= ends.get(partition, 0):
+                    continue  # past the backlog: a copy an earlier stage appended
+                value = msg.value() or b""
+                metadata = alert_from_record(codec.decode_as("CaseAlert", value)).metadata
+                tokens = len(list(sightings(metadata)))
+                found.append(_Record(partition, msg.key(), value, tokens))
     finally:
         cons.close()
-    if len(found) < backlog.count:
-        raise RuntimeError(f"read {len(found)} of the {backlog.count} backlog alerts")
+    if len(found) < wanted:
+        raise RuntimeError(f"read {len(found)} of the {wanted} backlog alerts")
     return found
 
 
@@ -184,6 +193,8 @@ def run_processor(
     warm_up = max(1, min(WARM_UP, len(records) // 10))
     measured = records[warm_up:]
     digests = [value_digest(record.value) for record in measured]
+    if len(set(digests)) != len(digests):
+        raise RuntimeError("the backlog holds the same alert twice")
     tokens = sum(record.tokens for record in measured)
     app_id = new_app_id()
     commit_end(admin, app_id, [INBOUND, ACKS_INBOUND])

@@ -47,4 +47,5 @@ def run_publisher(
         "per_s": per_second(timed, wall),
         "cpu_us": micros(cpu, timed),
     }
-    return result, Backlog(tuple(start), count)
+    end = end_offsets(admin, [INBOUND])
+    return result, Backlog(tuple(start), count, tuple(end))
