@@ -7,8 +7,9 @@ logic of :mod:`processors.alerts`, :mod:`processors.ack_router`,
 as plain mappings.
 
 Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
-Outputs go through :class:`KafkaSink`, flushed by :class:`FlushBeforeCommit` before
-faust picks the offsets to commit; repeated outputs after a crash are absorbed by
+Outputs, table changelogs included (decision 13), go through :class:`KafkaSink`; waiting
+sightings are sent and the sink flushed by :class:`FlushBeforeCommit` before faust
+picks the offsets to commit; repeated outputs after a crash are absorbed by
 the alert-id deduplication here and downstream.
 """
 

@@ -1,10 +1,10 @@
 """The processors' output producer: librdkafka, buffered, flushed before every commit.
 
-Deliveries, audit records, dead letters and notices go through one idempotent
-confluent-kafka producer rather than faust's own, because faust's per-message send path
-costs several times more than ``produce``. At-least-once still holds because faust
-calls :meth:`KafkaSink.flush` (see :mod:`processors.commit_guard`) before it computes and
-commits offsets: an offset is committed only once every record produced for the events
+Deliveries, audit records, dead letters, notices, sightings and the tables' changelog
+records go through one idempotent confluent-kafka producer rather than faust's own,
+because faust's per-message send path costs several times more than ``produce``.
+At-least-once still holds because faust calls :meth:`KafkaSink.flush` (through
+:class:`processors.app.FlushBeforeCommit`) before it computes and commits offsets: an offset is committed only once every record produced for the events
 before it has been acknowledged by the brokers.
 """
 
