@@ -27,8 +27,10 @@ from typing import Any
 from corridor.codec import Codec
 from corridor.codec_errors import CodecError
 from corridor.config import Settings
+from corridor.connection import Connection
 from corridor.records import alert_from_record
 from producers import AlertRejectedError, Delivery, ProducerError, open_publisher
+from tests.consumer_running import fresh_group
 from tests.processor_running import CORRIDOR, ProcessorGroup, Record, TopicWindow
 
 #: Environment of the chaos tests' processor workers. ``corridor process`` hosts the
@@ -200,6 +202,17 @@ class ConsumerProcess:
         finally:
             db.close()
         return {str(alert_id): int(times) for alert_id, times in rows}
+
+
+def consumer_processes(
+    home: Path, admin: Connection, sinks: Mapping[str, str], logs: Path
+) -> dict[str, ConsumerProcess]:
+    """One consumer per agency of ``sinks`` (agency -> sink), each in a fresh group
+    at the end of its delivery topic, logging under ``logs/<agency>``."""
+    return {
+        agency: ConsumerProcess(home, agency, fresh_group(admin, agency), logs / agency, sink=sink)
+        for agency, sink in sinks.items()
+    }
 
 
 @contextmanager

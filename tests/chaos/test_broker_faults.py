@@ -32,17 +32,16 @@ from tests.chaos.brokers import Brokers
 from tests.chaos.pipeline import (
     NO_PAGE,
     AlertStream,
-    ConsumerProcess,
     Supervisor,
     Watch,
     audit,
+    consumer_processes,
     running,
     settle,
     where_lost,
 )
 from tests.chaos.tally import Tally
 from tests.conftest import Network
-from tests.consumer_running import fresh_group
 from tests.integration.publish_helpers import java_partition
 from tests.processor_running import TopicWindow, processor_group
 
@@ -76,12 +75,7 @@ def test_killing_busy_partition_leaders_loses_and_repeats_nothing(
     delivery_partition = java_partition(busy_key, network3.settings.topics.delivery_partitions)
     logs = chaos_logs / f"brokers-{uuid.uuid4().hex[:6]}"
     logs.mkdir()
-    consumers = {
-        agency: ConsumerProcess(
-            cluster3.home, agency, fresh_group(admin, agency), logs / agency, sink=sink
-        )
-        for agency, sink in SINKS.items()
-    }
+    consumers = consumer_processes(cluster3.home, admin, SINKS, logs)
     stream = AlertStream(
         network3.settings,
         ISSUER,

@@ -26,12 +26,12 @@ from producers.samples import sample_alerts
 from tests.chaos.pipeline import (
     NO_PAGE,
     AlertStream,
-    ConsumerProcess,
     Supervisor,
     Watch,
     alert_id_of,
     alert_ids_in,
     audit,
+    consumer_processes,
     held_count,
     running,
     settle_while_moving,
@@ -39,7 +39,6 @@ from tests.chaos.pipeline import (
 )
 from tests.chaos.tally import Tally
 from tests.conftest import Network
-from tests.consumer_running import fresh_group
 from tests.processor_running import TopicWindow, processor_group
 
 pytestmark = [pytest.mark.system, pytest.mark.chaos]
@@ -75,12 +74,7 @@ def test_processes_killed_at_random_lose_and_repeat_nothing(
     admin = network.workspace.admin_connection()
     logs = chaos_logs / f"crashes-{uuid.uuid4().hex[:6]}"
     logs.mkdir()
-    consumers = {
-        agency: ConsumerProcess(
-            kafka_cluster.home, agency, fresh_group(admin, agency), logs / agency, sink=sink
-        )
-        for agency, sink in SINKS.items()
-    }
+    consumers = consumer_processes(kafka_cluster.home, admin, SINKS, logs)
     window = TopicWindow.open(admin, [DLQ, *(delivery_topic(a) for a in SINKS)])
     stream = AlertStream(
         network.settings,
