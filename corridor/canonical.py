@@ -51,6 +51,7 @@ __all__ = [
     "CanonicalError",
     "encode",
     "encode_metadata",
+    "encode_with_metadata",
     "metadata_value",
 ]
 
@@ -175,8 +176,21 @@ def _set(out: bytearray, value: Any) -> None:
         out += item
 
 
+#: Encodings of enumeration members, keyed by identity; each entry holds its member, so
+#: the identity cannot be reused while it is cached. A handful of enum types exist.
+_ENUM_ENCODINGS: dict[int, tuple[Enum, bytes]] = {}
+_MAX_ENUM_ENCODINGS = 4096
+
+
 def _enum(out: bytearray, value: Any) -> None:
-    _encode_into(out, value._value_)
+    cached = _ENUM_ENCODINGS.get(id(value))
+    if cached is not None and cached[0] is value:
+        out += cached[1]
+        return
+    raw = encode(value._value_)
+    if len(_ENUM_ENCODINGS) < _MAX_ENUM_ENCODINGS:
+        _ENUM_ENCODINGS[id(value)] = (value, raw)
+    out += raw
 
 
 _ENCODERS: dict[type, Callable[[bytearray, Any], None]] = {
@@ -255,5 +269,92 @@ def metadata_value(metadata: AlertMetadata) -> Mapping[str, Canonical]:
 
 
 def encode_metadata(metadata: AlertMetadata) -> bytes:
-    """The canonical bytes of an alert's clear metadata."""
-    return encode(metadata_value(metadata))
+    """The canonical bytes of an alert's clear metadata: ``encode(metadata_value(m))``."""
+    out = bytearray()
+    _metadata_into(out, metadata)
+    return bytes(out)
+
+
+def encode_with_metadata(prefix: Sequence[Canonical], metadata: AlertMetadata) -> bytes:
+    """``encode((*prefix, metadata_value(metadata)))``: a context tuple ending in the
+    metadata, as the body AAD is, without building the mapping."""
+    out = bytearray(TAG_LIST)
+    out += _pack_length(len(prefix) + 1)
+    for item in prefix:
+        _encode_into(out, item)
+    _metadata_into(out, metadata)
+    return bytes(out)
+
+
+# Every alert is signed, verified and opened over its metadata, so the metadata mapping
+# has a writer of its own. Its keys never change, so their order (by encoding, as
+# ``_mapping`` sorts them) is computed once here from the generic encoder; each value
+# goes through ``_encode_into`` after the same conversion ``metadata_value`` applies. The
+# unit tests hold it byte for byte to ``encode(metadata_value(m))``.
+
+
+def _key_order(names: Sequence[str]) -> tuple[tuple[bytes, str], ...]:
+    return tuple(sorted((encode(name), name) for name in names))
+
+
+_CORRIDOR_KEYS = _key_order(("origin", "destination", "transit"))
+_TOKEN_KEYS = _key_order(("epoch", "value"))
+_METADATA_KEYS = _key_order(
+    (
+        "alert_id",
+        "case_ref",
+        "issuer",
+        "corridor",
+        "alert_type",
+        "phase",
+        "priority",
+        "handling",
+        "tlp",
+        "data_categories",
+        "involves_minor",
+        "best_interests_assessed",
+        "consent",
+        "created_at",
+        "addressees",
+        "linkage_tokens",
+    )
+)
+_CORRIDOR_HEAD = TAG_MAP + _pack_length(len(_CORRIDOR_KEYS))
+_TOKEN_HEAD = TAG_MAP + _pack_length(len(_TOKEN_KEYS))
+_METADATA_HEAD = TAG_MAP + _pack_length(len(_METADATA_KEYS))
+
+
+def _corridor_into(out: bytearray, corridor: Any) -> None:
+    out += _CORRIDOR_HEAD
+    for raw, name in _CORRIDOR_KEYS:
+        out += raw
+        value = getattr(corridor, name)
+        _encode_into(out, tuple(value) if name == "transit" else value)
+
+
+def _tokens_into(out: bytearray, tokens: Any) -> None:
+    tokens = tuple(tokens)
+    out += TAG_LIST
+    out += _pack_length(len(tokens))
+    for token in tokens:
+        out += _TOKEN_HEAD
+        for raw, name in _TOKEN_KEYS:
+            out += raw
+            _encode_into(out, getattr(token, name))
+
+
+def _metadata_into(out: bytearray, metadata: AlertMetadata) -> None:
+    out += _METADATA_HEAD
+    for raw, name in _METADATA_KEYS:
+        out += raw
+        value = getattr(metadata, name)
+        if name == "corridor":
+            _corridor_into(out, value)
+        elif name == "linkage_tokens":
+            _tokens_into(out, value)
+        elif name == "data_categories":
+            _set(out, value if type(value) is frozenset else frozenset(value))
+        elif name == "addressees":
+            _encode_into(out, tuple(value))
+        else:
+            _encode_into(out, value)

@@ -26,7 +26,6 @@ separates, for catching the same person spelled by different agencies.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -239,7 +238,7 @@ class LinkageKey:
         """The token of already-normalised ``values``; :func:`tokens_for` is the usual way."""
         message = [DOMAIN, _lp(kind.value), struct.pack(">Q", self.epoch)]
         message.extend(_lp(v) for v in values)
-        digest = hmac.new(self._secret, b"".join(message), hashlib.sha256).digest()
+        digest = hmac.digest(self._secret, b"".join(message), "sha256")
         return LinkageToken(self.epoch, digest)
 
     def __eq__(self, other: object) -> bool:

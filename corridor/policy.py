@@ -15,7 +15,8 @@ that tells an operator what is actually missing.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from bisect import bisect_right
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -122,10 +123,12 @@ class PolicyIndex:
     Build it with :func:`policy_index`, which caches one per directory object.
     """
 
-    __slots__ = ("_by_country", "_pairs", "directory")
+    __slots__ = ("_boundaries", "_by_country", "_decisions", "_pairs", "directory")
 
     def __init__(self, directory: Directory) -> None:
         self.directory = directory
+        self._decisions: dict[Hashable, tuple[tuple[Agency, Decision], ...]] = {}
+        self._boundaries = _validity_boundaries(directory)
         pairs: dict[tuple[str, str], list[Agreement]] = {}
         for agreement in sorted(directory.agreements.values(), key=lambda a: a.id):
             for first in agreement.parties:
@@ -194,7 +197,72 @@ class PolicyIndex:
         return [found[agency_id] for agency_id in sorted(found)]
 
     def decide_all(self, alert: AlertMetadata, now: datetime) -> list[tuple[Agency, Decision]]:
-        return [(a, self.decide(alert, a, now)) for a in self.candidate_recipients(alert)]
+        """Every candidate's decision; remembered per alert facts and validity period.
+
+        Every alert is decided for each of its candidates, and the alerts of one
+        corridor mostly share the same facts, so the outcome is kept (up to
+        :data:`_MEMO_SIZE` entries per directory version). The key is everything
+        ``decide`` and ``candidate_recipients`` read from the alert, and which of the
+        intervals between agreement validity boundaries ``now`` falls in: inside one,
+        ``in_force_at`` gives the same answer for every agreement.
+        """
+        if now.tzinfo is None:
+            raise PolicyError("decision time must be timezone-aware")
+        key = self._memo_key(alert, now)
+        found = self._decisions.get(key) if key is not None else None
+        if found is None:
+            found = tuple((a, self.decide(alert, a, now)) for a in self.candidate_recipients(alert))
+            if key is not None:
+                if len(self._decisions) >= _MEMO_SIZE:
+                    self._decisions.clear()
+                self._decisions[key] = found
+        return list(found)
+
+    def _memo_key(self, alert: AlertMetadata, now: datetime) -> Hashable | None:
+        if self._boundaries is None:
+            return None
+        try:
+            period = bisect_right(self._boundaries, now)
+            corridor = alert.corridor
+            return (
+                period,
+                alert.issuer,
+                corridor.origin,
+                corridor.destination,
+                tuple(corridor.transit),
+                tuple(alert.addressees),
+                alert.tlp,
+                alert.handling,
+                alert.alert_type,
+                frozenset(alert.data_categories),
+                alert.involves_minor,
+                alert.phase,
+                alert.best_interests_assessed,
+                alert.consent,
+            )
+        except TypeError:  # an unhashable or incomparable field: decide without the memo
+            return None
+
+
+#: Remembered ``decide_all`` outcomes per directory version.
+_MEMO_SIZE = 4096
+
+
+def _validity_boundaries(directory: Directory) -> tuple[datetime, ...] | None:
+    """Every instant at which some agreement enters or leaves force, sorted; None when
+    they cannot be ordered (a naive time), and then nothing is remembered."""
+    instants = set()
+    for agreement in directory.agreements.values():
+        instants.add(agreement.valid_from)
+        if agreement.valid_to is not None:
+            instants.add(agreement.valid_to)
+    try:
+        ordered = tuple(sorted(instants))
+    except TypeError:
+        return None
+    if any(instant.tzinfo is None for instant in ordered):
+        return None
+    return ordered
 
 
 def _scope_check(alert: AlertMetadata, recipient: Agency, agreement: Agreement) -> Reason:

@@ -68,7 +68,7 @@ class _LastAad:
         last = getattr(self._local, "last", None)
         if last is not None and last[0] is metadata and last[1] == suite_id:
             return last[2]  # type: ignore[no-any-return]
-        aad = canonical.encode((BODY_AAD_CONTEXT, suite_id, canonical.metadata_value(metadata)))
+        aad = canonical.encode_with_metadata((BODY_AAD_CONTEXT, suite_id), metadata)
         self._local.last = (metadata, suite_id, aad)
         return aad
 

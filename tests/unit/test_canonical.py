@@ -251,3 +251,61 @@ def test_metadata_set_order_does_not_matter() -> None:
         base, data_categories=frozenset([DataCategory.HEALTH, DataCategory.IDENTITY])
     )
     assert encode_metadata(base) == encode_metadata(reordered)
+
+
+_texts = st.text(max_size=12)
+_metadata_values = st.builds(
+    AlertMetadata,
+    alert_id=_texts,
+    case_ref=_texts,
+    issuer=_texts,
+    corridor=st.builds(Corridor, _texts, _texts, st.lists(_texts, max_size=3).map(tuple)),
+    alert_type=st.sampled_from(AlertType),
+    phase=st.sampled_from(TrmPhase),
+    priority=st.sampled_from(Priority),
+    handling=st.sampled_from(HandlingCode),
+    tlp=st.sampled_from(Tlp),
+    data_categories=st.frozensets(st.sampled_from(DataCategory)),
+    involves_minor=st.booleans(),
+    best_interests_assessed=st.booleans(),
+    consent=st.sampled_from(ConsentScope),
+    created_at=st.datetimes(
+        min_value=datetime(1900, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3))]),
+    ),
+    addressees=st.lists(_texts, max_size=3).map(tuple),
+    linkage_tokens=st.lists(
+        st.builds(LinkageToken, st.integers(0, 2**40), st.binary(max_size=40)), max_size=4
+    ).map(tuple),
+)
+
+
+@settings(max_examples=300)
+@given(_metadata_values, st.lists(st.one_of(_texts, st.integers(), st.binary()), max_size=3))
+def test_metadata_writer_matches_the_generic_encoding(
+    metadata: AlertMetadata, prefix: list[Any]
+) -> None:
+    value = canonical.metadata_value(metadata)
+    assert encode_metadata(metadata) == encode(value)
+    assert canonical.encode_with_metadata(tuple(prefix), metadata) == encode((*prefix, value))
+
+
+def test_metadata_writer_converts_fields_as_the_mapping_does() -> None:
+    """Lists where tuples and frozensets are expected (a record not built by the codec)
+    encode as ``metadata_value`` converts them, duplicates included."""
+    base = _metadata()
+    loose = replace(
+        base,
+        data_categories=[DataCategory.HEALTH, DataCategory.IDENTITY, DataCategory.HEALTH],  # type: ignore[arg-type]
+        addressees=["AT-BKA"],  # type: ignore[arg-type]
+        corridor=Corridor("RO", "AT", ["HU"]),  # type: ignore[arg-type]
+        linkage_tokens=[LinkageToken(1, b"\x01" * 32)],  # type: ignore[arg-type]
+    )
+    assert encode_metadata(loose) == encode_metadata(base)
+    assert encode_metadata(loose) == encode(canonical.metadata_value(loose))
+
+
+def test_enum_encodings_are_cached_per_member() -> None:
+    first = encode((Tlp.RED, Tlp.AMBER, Tlp.RED))
+    assert first == encode((Tlp.RED.value, Tlp.AMBER.value, Tlp.RED.value))
+    assert encode(Tlp.RED) != encode(Tlp.AMBER)

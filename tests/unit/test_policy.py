@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -353,16 +352,33 @@ def verdicts_agency(sample: Directory, agency_id: str) -> Agency:
     return sample.agencies[agency_id]
 
 
-def test_decide_is_fast_enough() -> None:
-    sample = load_directory(EXAMPLE)
-    at = sample.issued_at + timedelta(days=30)
-    victim = alert(issuer="RO-ANITP", categories=(DataCategory.IDENTITY,))
-    recipients = candidate_recipients(victim, sample)
-    decide(victim, recipients[0], sample, at)
-    rounds = 2000
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for recipient in recipients:
-            decide(victim, recipient, sample, at)
-    rate = rounds * len(recipients) / (time.perf_counter() - start)
-    assert rate > 20_000  # decisions per second; the real figure is far higher
+def test_remembered_decisions_follow_the_agreements_validity() -> None:
+    """The same alert decided before, inside and after an agreement's validity, on one
+    index: the remembered outcome never outlives the period it was made in."""
+    ends = NOW + timedelta(days=1)
+    bounded = replace(RO_AT, valid_from=NOW - timedelta(days=1), valid_to=ends)
+    net = directory(AGENCIES, [bounded])
+    index = PolicyIndex(net)
+
+    def reasons(at: datetime) -> dict[str, Reason]:
+        return {a.id: d.reason for a, d in index.decide_all(alert(), at)}
+
+    assert reasons(NOW)["AT-POL"] is Reason.ALLOWED
+    assert reasons(ends - timedelta(microseconds=1))["AT-POL"] is Reason.ALLOWED
+    assert reasons(ends)["AT-POL"] is Reason.AGREEMENT_NOT_IN_FORCE
+    assert reasons(NOW)["AT-POL"] is Reason.ALLOWED
+    assert reasons(ends + timedelta(days=3))["AT-POL"] is Reason.AGREEMENT_NOT_IN_FORCE
+
+
+def test_decide_all_returns_a_new_list_each_time() -> None:
+    index = PolicyIndex(NETWORK)
+    first = index.decide_all(alert(), NOW)
+    first.clear()
+    assert index.decide_all(alert(), NOW)
+
+
+def test_decide_all_refuses_a_naive_time_even_when_remembered() -> None:
+    index = PolicyIndex(NETWORK)
+    index.decide_all(alert(), NOW)
+    with pytest.raises(PolicyError):
+        index.decide_all(alert(), NOW.replace(tzinfo=None))

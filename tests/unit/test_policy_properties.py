@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -291,3 +291,38 @@ def test_recipient_rules_exhaustively_match_the_plain_reading() -> None:
         )
         decision = decide(metadata, recipient, network, NOW)
         assert decision.allowed is reference_allows(network, metadata, recipient), decision
+
+
+def _instants(network: Directory) -> list[datetime]:
+    """Now, and each agreement boundary with the microseconds either side of it."""
+    edges = [NOW]
+    for agreement_ in network.agreements.values():
+        for edge in (agreement_.valid_from, agreement_.valid_to):
+            if edge is not None:
+                edges += [edge - timedelta(microseconds=1), edge, edge + timedelta(microseconds=1)]
+    return edges
+
+
+@PROPERTY_SETTINGS
+@given(cases(), st.randoms(use_true_random=False))
+def test_remembered_decisions_equal_fresh_ones_at_every_boundary(
+    case: tuple[Directory, AlertMetadata], rnd: Any
+) -> None:
+    """One index asked again and again, in any order of times and variants of the alert,
+    answers exactly as each decision made from scratch."""
+    network, metadata = case
+    remembering = PolicyIndex(network)
+    variants = [
+        metadata,
+        replace(metadata, tlp=Tlp.RED),
+        replace(metadata, involves_minor=not metadata.involves_minor),
+        replace(metadata, addressees=()),
+    ]
+    asks = [(v, at) for v in variants for at in _instants(network)] * 2
+    rnd.shuffle(asks)
+    for variant, at in asks:
+        scratch = PolicyIndex(network)
+        expected = [
+            (a, scratch.decide(variant, a, at)) for a in scratch.candidate_recipients(variant)
+        ]
+        assert remembering.decide_all(variant, at) == expected
