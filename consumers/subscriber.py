@@ -32,7 +32,7 @@ from consumers.sinks.base import Outcome, Sink, SinkObserver
 from consumers.state import ConsumerState, Receipt
 from corridor.domain import Corridor
 from corridor.logs import log_event
-from corridor.metrics import ConsumerMetrics
+from corridor.metrics import Children, ConsumerMetrics
 
 __all__ = ["Confirmed", "MetricsObserver", "Subscriber", "SubscriberStats"]
 
@@ -112,6 +112,8 @@ class Subscriber:
         self._acks = acks
         self._state = state
         self._metrics = metrics
+        self._deliveries = Children(metrics.deliveries)
+        self._delivery_latency = Children(metrics.delivery_latency)
         self._stop = stop
         self._batch_size = batch_size
         self._poll_timeout = poll_timeout
@@ -245,7 +247,7 @@ class Subscriber:
         sink = self._sink.name
         receipts: list[Receipt] = []
         for delivery, outcome in zip(deliveries, outcomes, strict=True):
-            self._metrics.deliveries.labels(self._agency_id, sink, outcome.value).inc()
+            self._deliveries(self._agency_id, sink, outcome.value).inc()
             if outcome is Outcome.DELIVERED:
                 self.stats.delivered += 1
             elif outcome is Outcome.DUPLICATE:
@@ -270,7 +272,7 @@ class Subscriber:
             if delivery.kind is DeliveryKind.ALERT:
                 if outcome is Outcome.DELIVERED:
                     latency = max(0.0, (now - delivery.occurred_at).total_seconds())
-                    self._metrics.delivery_latency.labels(self._agency_id, sink).observe(latency)
+                    self._delivery_latency(self._agency_id, sink).observe(latency)
                 self._acks.received(delivery.alert_id, corridor, issuer)
             log_event(
                 LOG,

@@ -10,6 +10,7 @@ base units (seconds, bytes), ``_total`` for counters.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -38,6 +39,27 @@ LATENCY_BUCKETS = (
     60.0,
 )
 CRYPTO_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05)
+
+
+class Children:
+    """``children(*labels)`` is ``metric.labels(*labels)``, remembered.
+
+    ``labels()`` takes a lock and builds a key on every call, microseconds that every
+    alert would pay once per metric. Label sets are bounded (corridors, agencies,
+    agreements, reason codes), so the cache is as bounded as the metric itself.
+    """
+
+    __slots__ = ("_cache", "_metric")
+
+    def __init__(self, metric: Any) -> None:
+        self._metric = metric
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *labels: str) -> Any:
+        child = self._cache.get(labels)
+        if child is None:
+            child = self._cache[labels] = self._metric.labels(*labels)
+        return child
 
 
 @dataclass(frozen=True, slots=True)

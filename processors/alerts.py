@@ -24,12 +24,11 @@ from corridor.codec_errors import DecodeError, RecordError, UnexpectedEventError
 from corridor.config import ProcessorSettings
 from corridor.domain import AgencyStatus, AlertMetadata, Directory, SealedAlert
 from corridor.envelope import InvalidAlert, verify_alert
-from corridor.metrics import ProcessorMetrics
+from corridor.metrics import Children, ProcessorMetrics
 from corridor.policy import policy_index
 from corridor.records import alert_from_record
 from processors.dead_letters import DeadLetterReason, from_reject
 from processors.emitter import Emitter, Source
-from processors.labels import Children
 from processors.state import Routed, carry_over, duplicate_reason, new_entry
 
 __all__ = ["AlertResult", "AlertRouter", "Limits"]

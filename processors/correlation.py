@@ -211,18 +211,18 @@ class Correlator:
         self._table = table
         self._window = window.total_seconds()
         self._clock = clock
-        self._sightings = metrics.sightings
+        self._correlated = metrics.sightings
 
     def handle(self, token: str, sighting: Sighting, partition: int) -> list[str]:
         """Record ``sighting`` under ``token`` (read from ``partition``); returns link ids."""
         now = self._clock()
         horizon = now.timestamp() - self._window
         ref = token_ref(token)
-        known: list[Sighting] = [
-            s
-            for s in _sightings(self._table.get(token))
-            if s["at"] >= horizon and s["a"] != sighting["a"]
-        ]
+        stored = self._table.get(token)
+        alert_id = sighting["a"]
+        known: list[Sighting] = (
+            [s for s in stored["s"] if s["at"] >= horizon and s["a"] != alert_id] if stored else []
+        )
         raised = [
             self._link(token, other, sighting, now)
             for other in known
@@ -234,7 +234,7 @@ class Correlator:
             self._table[token] = {"p": partition, "s": known[-MAX_PER_TOKEN:]}
         elif token in self._table:
             del self._table[token]
-        self._sightings.inc()
+        self._correlated.inc()
         return raised
 
     def _should_link(self, ref: str, other: Sighting, new: Sighting, now: datetime) -> bool:
@@ -291,33 +291,31 @@ class TokenValues:
 
     A value lists up to :data:`MAX_PER_TOKEN` sightings and is written whole on every
     new sighting of its token; encoding all of them each time cost more than the rest
-    of the correlation. A sighting never changes once stored, so its JSON is kept
-    (for the most recent ``limit`` sightings) and a value is its parts joined: the
-    same JSON as ``json.dumps`` with compact separators, which faust reads back on
-    recovery.
+    of the correlation. A sighting never changes once stored, and the table holds the
+    same sighting object in every value that lists it, so its JSON is kept by the
+    object's identity (for the most recent ``limit`` sightings; each entry holds its
+    object, so an identity cannot be reused while it is kept) and a value is its parts
+    joined: the same JSON as ``json.dumps`` with compact separators, which faust reads
+    back on recovery.
     """
 
-    def __init__(self, limit: int = 65_536) -> None:
+    def __init__(self, limit: int = 32_768) -> None:
         self._limit = limit
-        self._parts: dict[tuple[str, float, bool], bytes] = {}
+        self._parts: dict[int, tuple[Sighting, bytes]] = {}
 
     def _part(self, sighting: Sighting) -> bytes:
-        key = (sighting["a"], sighting["at"], "r" in sighting)
-        part = self._parts.get(key)
-        if part is None:
-            part = json.dumps(sighting, separators=(",", ":")).encode()
-            if len(self._parts) >= self._limit:
-                del self._parts[next(iter(self._parts))]  # the oldest kept
-            self._parts[key] = part
+        kept = self._parts.get(id(sighting))
+        if kept is not None and kept[0] is sighting:
+            return kept[1]
+        part = json.dumps(sighting, separators=(",", ":")).encode()
+        if len(self._parts) >= self._limit:
+            del self._parts[next(iter(self._parts))]  # the oldest kept
+        self._parts[id(sighting)] = (sighting, part)
         return part
 
     def encode(self, value: Any) -> bytes:
         if not isinstance(value, dict) or value.keys() != {"p", "s"}:
             return json.dumps(value, separators=(",", ":")).encode()
-        parts = b",".join(self._part(sighting) for sighting in value["s"])
+        part = self._part
+        parts = b",".join([part(sighting) for sighting in value["s"]])
         return b'{"p":%d,"s":[%b]}' % (value["p"], parts)
-
-
-def _sightings(value: Any) -> list[Sighting]:
-    """The sightings of a ``tokens`` table value: ``{"p": partition, "s": [...]}``."""
-    return list(value["s"]) if value else []

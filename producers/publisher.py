@@ -26,7 +26,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from corridor.countries import COUNTRY_CODES
 from corridor.domain import AlertType, Directory
 from corridor.logs import log_event
-from corridor.metrics import ProducerMetrics
+from corridor.metrics import Children, ProducerMetrics
 from corridor.topics import INBOUND
 from producers.draft import AlertDraft
 from producers.exceptions import (
@@ -136,6 +136,9 @@ class Publisher:
         self._directory = directory
         self._producer = producer
         self._metrics = metrics
+        self._published = Children(metrics.published)
+        self._latency = Children(metrics.publish_latency)
+        self._bytes_sent = Children(metrics.bytes_sent)
         self._timeout = delivery_timeout
         self._topic = topic
         self._on_close = on_close
@@ -191,7 +194,7 @@ class Publisher:
             prepared = self._preparer.prepare(alert, self._directory.current(), datetime.now(UTC))
         except AlertRejectedError as exc:
             corridor, kind = alert_labels(alert)
-            self._metrics.published.labels(corridor, kind, "invalid").inc()
+            self._published(corridor, kind, "invalid").inc()
             log_event(LOG, "alert_rejected", level=logging.DEBUG, code=exc.code.value)
             raise
         pending = _Pending(prepared, started, Future(), on_delivery)
@@ -272,21 +275,20 @@ class Publisher:
         alert = pending.alert
         if err is None and msg is not None:
             corridor = alert.corridor
-            self._metrics.publish_latency.labels(corridor).observe(
-                time.perf_counter() - pending.started
-            )
-            self._metrics.bytes_sent.labels(corridor).inc(len(alert.value))
+            self._latency(corridor).observe(time.perf_counter() - pending.started)
+            self._bytes_sent(corridor).inc(len(alert.value))
             partition, offset = msg.partition(), msg.offset()
-            log_event(
-                LOG,
-                "alert_published",
-                level=logging.DEBUG,
-                alert_id=alert.alert_id,
-                corridor=corridor,
-                partition=partition,
-                offset=offset,
-                recipients=len(alert.recipients),
-            )
+            if LOG.isEnabledFor(logging.DEBUG):
+                log_event(
+                    LOG,
+                    "alert_published",
+                    level=logging.DEBUG,
+                    alert_id=alert.alert_id,
+                    corridor=corridor,
+                    partition=partition,
+                    offset=offset,
+                    recipients=len(alert.recipients),
+                )
             self._finish(pending, pending.delivery(partition=partition, offset=offset))
             return
         name = err.name() if isinstance(err, KafkaError) else "UNKNOWN"
@@ -315,7 +317,7 @@ class Publisher:
             pending.done = True
             self._pending.pop(id(pending), None)
         outcome = "delivered" if delivery.ok else "failed"
-        self._metrics.published.labels(delivery.corridor, delivery.alert_type.value, outcome).inc()
+        self._published(delivery.corridor, delivery.alert_type.value, outcome).inc()
         if delivery.error is None:
             pending.future.set_result(delivery)
         else:
