@@ -23,7 +23,13 @@ from consumers.handling import DeliveryHandler
 from consumers.sinks import open_sink, parse_sink_spec
 from consumers.sinks.base import Sink
 from consumers.state import ConsumerState
-from consumers.subscriber import Confirmed, MetricsObserver, Subscriber, SubscriberStats
+from consumers.subscriber import (
+    Confirmed,
+    MetricsObserver,
+    Subscriber,
+    SubscriberStats,
+    commit_outcome,
+)
 from corridor.codec import Codec
 from corridor.config import Settings
 from corridor.directory_topic import DirectoryWatcher
@@ -80,7 +86,13 @@ def consumer_config(settings: Settings, options: ConsumerOptions) -> dict[str, A
     config: dict[str, Any] = {**settings.kafka}
     if options.instance_id:
         config["group.instance.id"] = options.instance_id
-    config.update({"enable.auto.commit": False, "isolation.level": "read_committed"})
+    config.update(
+        {
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "on_commit": commit_outcome,
+        }
+    )
     return config
 
 

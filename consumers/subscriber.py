@@ -22,7 +22,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException, Message, TopicPartition
+from confluent_kafka import (
+    OFFSET_BEGINNING,
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Message,
+    TopicPartition,
+)
 
 from consumers.acknowledger import AckSender
 from consumers.documents import Delivery, DeliveryKind, iso
@@ -34,7 +41,7 @@ from corridor.domain import Corridor
 from corridor.logs import log_event
 from corridor.metrics import Children, ConsumerMetrics
 
-__all__ = ["Confirmed", "MetricsObserver", "Subscriber", "SubscriberStats"]
+__all__ = ["Confirmed", "MetricsObserver", "Subscriber", "SubscriberStats", "commit_outcome"]
 
 LOG = logging.getLogger("corridor.consumer")
 #: Called with each batch the sink has just confirmed, for an embedding application.
@@ -119,6 +126,8 @@ class Subscriber:
         self._poll_timeout = poll_timeout
         self._from_beginning = from_beginning
         self._rewound: set[int] = set()
+        #: Next offset to read per partition, once delivered (what ``run`` commits last).
+        self._delivered_to: dict[int, int] = {}
         self._retry_pause = retry_pause
         self._on_confirmed = on_confirmed
         self.stats = SubscriberStats()
@@ -132,9 +141,32 @@ class Subscriber:
         consumer.assign(partitions)
         log_event(LOG, "partitions_assigned", topic=self._topic, count=len(partitions))
 
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Hand the partitions over at what was delivered (waited for), so their next
+        owner starts there."""
+        revoked = {tp.partition for tp in partitions}
+        self._commit_delivered(revoked)
+        self._forget(revoked)
+        log_event(LOG, "partitions_revoked", topic=self._topic, count=len(partitions))
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away (a session that expired): another member may already
+        own them, so nothing is committed for them."""
+        self._forget({tp.partition for tp in partitions})
+        log_event(LOG, "partitions_lost", level=logging.WARNING, topic=self._topic)
+
+    def _forget(self, partitions: set[int]) -> None:
+        for partition in partitions:
+            self._delivered_to.pop(partition, None)
+
     def run(self) -> SubscriberStats:
         """Consume until ``stop`` is set; the batch in hand is finished and committed."""
-        self._consumer.subscribe([self._topic], on_assign=self._on_assign)
+        self._consumer.subscribe(
+            [self._topic],
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
         log_event(LOG, "consumer_started", agency=self._agency_id, sink=self._sink.name)
         try:
             while not self._stop.is_set():
@@ -142,6 +174,7 @@ class Subscriber:
                 messages = self._next_batch()
                 if messages:
                     self._process(messages)
+            self._commit_delivered()
         finally:
             self._consumer.close()
         log_event(
@@ -303,6 +336,15 @@ class Subscriber:
         self._stop.wait(self._retry_pause)
 
     def _commit(self, messages: Sequence[Message]) -> None:
+        """Commit past the batch without waiting for the coordinator's answer.
+
+        Everything the commit protects is already done (sink confirmed, acknowledgements
+        on the broker), and librdkafka sends commits in order, so waiting would only
+        hold the next batch back by a round trip. A commit that fails (partitions lost
+        in a rebalance) is logged by :func:`commit_outcome`: whoever reads the batch
+        again finds it in the sink. ``run`` commits what was delivered synchronously
+        before it closes the consumer.
+        """
         last: dict[int, int] = {}
         for msg in messages:
             if msg.error() is None:
@@ -311,9 +353,35 @@ class Subscriber:
         offsets = [TopicPartition(self._topic, p, o + 1) for p, o in last.items()]
         if not offsets:
             return
+        self._delivered_to.update((tp.partition, tp.offset) for tp in offsets)
+        try:
+            self._consumer.commit(offsets=offsets, asynchronous=True)
+        except KafkaException as exc:
+            log_event(LOG, "commit_failed", level=logging.WARNING, error=str(exc))
+
+    def _commit_delivered(self, partitions: set[int] | None = None) -> None:
+        """Commit what was delivered on ``partitions`` (default: all still ours) and wait
+        for it: before a stop, and before partitions are handed over."""
+        offsets = [
+            TopicPartition(self._topic, p, o)
+            for p, o in self._delivered_to.items()
+            if partitions is None or p in partitions
+        ]
+        if not offsets:
+            return
         try:
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:
-            # Lost the partitions in a rebalance: whoever has them reads the batch again,
-            # and the sink recognises what it already holds.
+            # Partitions no longer ours: their new owner reads from the last commit.
             log_event(LOG, "commit_failed", level=logging.WARNING, error=str(exc))
+
+
+def commit_outcome(err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+    """librdkafka's ``on_commit``: log a commit that did not land (nothing is lost; the
+    batch is read again and the sink recognises it)."""
+    failed = [tp for tp in partitions if tp.error is not None]
+    if err is None and not failed:
+        return
+    error = err if err is not None else failed[0].error
+    detail = error.str() if error is not None else "unknown"
+    log_event(LOG, "commit_failed", level=logging.WARNING, error=detail, partitions=len(partitions))

@@ -109,6 +109,10 @@ def render_properties(
         "share.coordinator.state.topic.min.isr": str(min_isr),
         "auto.create.topics.enable": "false",
         "group.initial.rebalance.delay.ms": "0",
+        # The group coordinator's writes (offset commits) wait this long for company;
+        # Kafka's 5 ms default is the largest part of a consumer's commit round trip,
+        # and every Corridor consumer commits after each batch it delivers.
+        "group.coordinator.append.linger.ms": "0",
         "log.retention.check.interval.ms": "60000",
         "unclean.leader.election.enable": "false",
     }
