@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Mapping, Sequence, Set
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
@@ -299,26 +300,9 @@ def _key_order(names: Sequence[str]) -> tuple[tuple[bytes, str], ...]:
 
 _CORRIDOR_KEYS = _key_order(("origin", "destination", "transit"))
 _TOKEN_KEYS = _key_order(("epoch", "value"))
-_METADATA_KEYS = _key_order(
-    (
-        "alert_id",
-        "case_ref",
-        "issuer",
-        "corridor",
-        "alert_type",
-        "phase",
-        "priority",
-        "handling",
-        "tlp",
-        "data_categories",
-        "involves_minor",
-        "best_interests_assessed",
-        "consent",
-        "created_at",
-        "addressees",
-        "linkage_tokens",
-    )
-)
+# Every field of the dataclass: adding one makes this writer disagree with
+# ``metadata_value`` (and the property test fail) until the mapping spells it out too.
+_METADATA_KEYS = _key_order(tuple(field.name for field in fields(AlertMetadata)))
 _CORRIDOR_HEAD = TAG_MAP + _pack_length(len(_CORRIDOR_KEYS))
 _TOKEN_HEAD = TAG_MAP + _pack_length(len(_TOKEN_KEYS))
 _METADATA_HEAD = TAG_MAP + _pack_length(len(_METADATA_KEYS))

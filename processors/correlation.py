@@ -218,11 +218,7 @@ class Correlator:
         now = self._clock()
         horizon = now.timestamp() - self._window
         ref = token_ref(token)
-        stored = self._table.get(token)
-        alert_id = sighting["a"]
-        known: list[Sighting] = (
-            [s for s in stored["s"] if s["at"] >= horizon and s["a"] != alert_id] if stored else []
-        )
+        known = _current(self._table.get(token), horizon, sighting)
         raised = [
             self._link(token, other, sighting, now)
             for other in known
@@ -284,6 +280,28 @@ class Correlator:
 
 def _moment(sighting: Sighting) -> float:
     return float(sighting["at"])
+
+
+def _current(value: Any, horizon: float, new: Sighting) -> list[Sighting]:
+    """The stored sightings of a ``tokens`` value still inside the window, without
+    ``new``'s alert (a replay after a crash stores it again).
+
+    Stored sightings are kept oldest first (every writer so far has kept them so), so
+    the window's start is found by bisection, and an earlier sighting of the same alert
+    can only sit among those of the same moment (an alert's ``created_at`` is signed).
+    """
+    if not value:
+        return []
+    stored: list[Sighting] = value["s"]
+    known = stored[bisect.bisect_left(stored, horizon, key=_moment) :]
+    moment, alert_id = float(new["at"]), new["a"]
+    at = bisect.bisect_left(known, moment, key=_moment)
+    while at < len(known) and _moment(known[at]) == moment:
+        if known[at]["a"] == alert_id:
+            del known[at]
+        else:
+            at += 1
+    return known
 
 
 class TokenValues:

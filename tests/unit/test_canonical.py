@@ -26,6 +26,7 @@ from corridor.domain import (
     Tlp,
     TrmPhase,
 )
+from tests.strategies import alert_metadata
 
 # --- an independent decoder: if every encoding decodes back to its value, it is injective
 
@@ -253,35 +254,8 @@ def test_metadata_set_order_does_not_matter() -> None:
     assert encode_metadata(base) == encode_metadata(reordered)
 
 
-_texts = st.text(max_size=12)
-_metadata_values = st.builds(
-    AlertMetadata,
-    alert_id=_texts,
-    case_ref=_texts,
-    issuer=_texts,
-    corridor=st.builds(Corridor, _texts, _texts, st.lists(_texts, max_size=3).map(tuple)),
-    alert_type=st.sampled_from(AlertType),
-    phase=st.sampled_from(TrmPhase),
-    priority=st.sampled_from(Priority),
-    handling=st.sampled_from(HandlingCode),
-    tlp=st.sampled_from(Tlp),
-    data_categories=st.frozensets(st.sampled_from(DataCategory)),
-    involves_minor=st.booleans(),
-    best_interests_assessed=st.booleans(),
-    consent=st.sampled_from(ConsentScope),
-    created_at=st.datetimes(
-        min_value=datetime(1900, 1, 1),
-        timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3))]),
-    ),
-    addressees=st.lists(_texts, max_size=3).map(tuple),
-    linkage_tokens=st.lists(
-        st.builds(LinkageToken, st.integers(0, 2**40), st.binary(max_size=40)), max_size=4
-    ).map(tuple),
-)
-
-
 @settings(max_examples=300)
-@given(_metadata_values, st.lists(st.one_of(_texts, st.integers(), st.binary()), max_size=3))
+@given(alert_metadata(), st.lists(st.one_of(st.text(), st.integers(), st.binary()), max_size=3))
 def test_metadata_writer_matches_the_generic_encoding(
     metadata: AlertMetadata, prefix: list[Any]
 ) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import replace
+from typing import Any
 
 from aiokafka.partitioner import murmur2 as reference_murmur2
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from processors.correlation import (
     MAX_PER_TOKEN,
     SightingBatches,
     TokenValues,
+    _current,
     murmur2,
     sighting_entries,
     sightings,
@@ -106,3 +108,25 @@ def test_token_values_encode_as_json_does(metadata: list[AlertMetadata], partiti
 def test_a_token_value_of_another_shape_is_plain_json() -> None:
     odd = {"p": 1, "s": [], "extra": True}
     assert TokenValues().encode(odd) == json.dumps(odd, separators=(",", ":")).encode()
+
+
+_stored = st.lists(
+    st.tuples(st.sampled_from(["a1", "a2", "a3", "a4", "a5"]), st.integers(0, 20)),
+    max_size=MAX_PER_TOKEN,
+)
+
+
+@given(_stored, st.integers(-1, 22), st.sampled_from(["a1", "a2", "a9"]), st.integers(0, 20))
+def test_window_and_replay_filter_is_the_plain_one(
+    entries: list[tuple[str, int]], horizon: int, alert_id: str, moment: int
+) -> None:
+    """Bisection over the sorted stored sightings keeps exactly what a scan would."""
+    stored: list[dict[str, Any]] = [
+        {"a": a, "at": float(at)} for a, at in sorted(entries, key=lambda e: e[1])
+    ]
+    new: dict[str, Any] = {"a": alert_id, "at": float(moment)}
+    # Same moment for one alert id, as in the stream (created_at is signed).
+    consistent = [s for s in stored if s["a"] != alert_id or s["at"] == moment]
+    expected = [s for s in consistent if s["at"] >= horizon and s["a"] != alert_id]
+    assert _current({"p": 0, "s": consistent}, float(horizon), new) == expected
+    assert _current(None, float(horizon), new) == []
