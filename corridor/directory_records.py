@@ -1,7 +1,8 @@
 """Directory entries as Kafka record values: canonical JSON, binary fields in base64.
 
-The record key is ``SignedEntry.record_key``; decoding checks the shape only, and
-``verify_entry`` or ``assemble_directory`` then decides whether to trust it.
+The record key is ``SignedEntry.record_key``; decoding checks the shape and that the
+bytes are the entry's canonical encoding, and ``verify_entry`` or
+``assemble_directory`` then decides whether to trust it.
 """
 
 from __future__ import annotations
@@ -61,7 +62,13 @@ def decode_signed_entry(data: bytes) -> SignedEntry:
         or signature is None
     ):  # pragma: no cover - every None was reported above
         raise DirectoryError("directory record is incomplete")
-    return SignedEntry(kind, entry_id, version, issued_at, payload, key_id, signature)
+    entry = SignedEntry(kind, entry_id, version, issued_at, payload, key_id, signature)
+    # One entry has one record: other spellings of the same values (another separator
+    # in the timestamp, padding bits in base64, spacing, key order) are refused, so a
+    # record's bytes cannot change while its signature still verifies.
+    if encode_signed_entry(entry) != data:
+        raise DirectoryError("directory record is not in its canonical encoding")
+    return entry
 
 
 def _b64(checker: Checker, value: object, where: str) -> bytes | None:

@@ -8,6 +8,7 @@ import stat
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -271,3 +272,20 @@ def test_entry_rebuilt_from_another_encoding_verifies() -> None:
     forged = replace(rebuilt, payload=entry_payload(changed))
     with pytest.raises(DirectorySignatureError):
         verify_entry(forged, AUTHORITY.public_key)
+
+
+@pytest.mark.parametrize(
+    "respell",
+    [
+        lambda text: text.replace("T08:30:00", "U08:30:00", 1),  # another date-time separator
+        lambda text: text.replace('","', '", "', 1),  # spacing
+        lambda text: text.replace("Z", "+00:00", 1),  # the same instant spelled otherwise
+    ],
+)
+def test_another_spelling_of_the_same_entry_is_refused(respell: Any) -> None:
+    """Same values, other bytes: the record must be the entry's one canonical encoding."""
+    record = encode_signed_entry(signed_agency()).decode()
+    changed = respell(record)
+    assert changed != record
+    with pytest.raises(DirectoryError, match="canonical"):
+        decode_signed_entry(changed.encode())
