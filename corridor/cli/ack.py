@@ -8,6 +8,7 @@ import click
 
 from consumers.answer import send_answer
 from corridor.cli.context import CliContext
+from corridor.cli.secrets import passphrase_from_env
 from corridor.domain import AckStatus
 from corridor.workspace import Workspace
 
@@ -19,6 +20,11 @@ __all__ = ["ack"]
 @click.argument("alert_id")
 @click.argument("status", type=click.Choice([s.value for s in AckStatus], case_sensitive=False))
 @click.option("--note", metavar="TEXT", help="A note for the issuer, sealed so only it reads it.")
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="Variable holding the passphrase of the agency's private keys.",
+)
 @click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -32,6 +38,7 @@ def ack(
     alert_id: str,
     status: str,
     note: str | None,
+    passphrase_env: str | None,
     state_dir: Path | None,
 ) -> None:
     """Send AGENCY's signed STATUS for ALERT_ID back to the alert's issuer."""
@@ -43,6 +50,7 @@ def ack(
         AckStatus(status.upper()),
         note=note,
         state_dir=state_dir,
+        passphrase=passphrase_from_env(passphrase_env),
     )
     with_note = " with a sealed note" if sent.note is not None else ""
     click.echo(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
 from pathlib import Path
@@ -13,22 +12,11 @@ from prometheus_client import CollectorRegistry
 
 from consumers import ConsumerOptions, build_consumer
 from corridor.cli.context import CliContext
+from corridor.cli.secrets import passphrase_from_env
 from corridor.metrics import serve_metrics
 from corridor.workspace import Workspace
 
 __all__ = ["consume"]
-
-
-def _passphrase(variable: str | None) -> bytes | None:
-    if variable is None:
-        return None
-    value = os.environ.get(variable)
-    if not value:
-        raise click.BadParameter(
-            f"environment variable {variable} is not set or empty.",
-            param_hint="'--passphrase-env'",
-        )
-    return value.encode("utf-8")
 
 
 @click.command()
@@ -102,7 +90,7 @@ def consume(
         from_beginning=from_beginning,
         group_id=group,
         state_dir=state_dir,
-        passphrase=_passphrase(passphrase_env),
+        passphrase=passphrase_from_env(passphrase_env),
         batch_size=batch_size,
         instance_id=instance_id,
     )

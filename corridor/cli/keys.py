@@ -9,11 +9,11 @@ can be piped.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import click
 
+from corridor.cli.secrets import passphrase_from_env
 from corridor.domain import AGENCY_ID
 from corridor.keys import KeyStoreError, generate_agency_keys, public_entry, write_private_keys
 
@@ -34,18 +34,6 @@ def _agency_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
             param=param,
         )
     return value
-
-
-def _passphrase(variable: str | None) -> bytes | None:
-    if variable is None:
-        return None
-    value = os.environ.get(variable)
-    if not value:
-        raise click.BadParameter(
-            f"environment variable {variable} is not set or empty.",
-            param_hint="'--passphrase-env'",
-        )
-    return value.encode("utf-8")
 
 
 @keys.command()
@@ -71,7 +59,7 @@ def _passphrase(variable: str | None) -> bytes | None:
 @click.option("--force", is_flag=True, help="Replace existing key files of this agency.")
 def generate(agency: str, out: Path, passphrase_env: str | None, force: bool) -> None:
     """Generate an agency's signing (Ed25519) and encryption (X25519) keys."""
-    passphrase = _passphrase(passphrase_env)
+    passphrase = passphrase_from_env(passphrase_env)
     agency_keys = generate_agency_keys(agency)
     try:
         files = write_private_keys(out, agency_keys, passphrase, force=force)
