@@ -41,6 +41,9 @@ class ProcessorSettings:
     #: How long an alert id is remembered to drop duplicates.
     dedup_ttl_seconds: int = 14 * 24 * 3600
     metrics_port: int = 9401
+    #: Where the metrics endpoint and the operations page listen; the loopback address
+    #: keeps them on the host, "0.0.0.0" (or the host's address) lets Prometheus in.
+    listen_address: str = "127.0.0.1"
     web_port: int = 6066
     #: An agreement in force with no exchange for this long is reported dormant.
     dormant_after_days: int = 30
@@ -57,6 +60,8 @@ class ProcessorSettings:
 @dataclass(frozen=True, slots=True)
 class ConsumerSettings:
     metrics_port: int = 9402
+    #: Where the metrics endpoint listens (see ``processor.listen_address``).
+    listen_address: str = "127.0.0.1"
     http_timeout_seconds: float = 10.0
     http_max_attempts: int = 5
     #: First wait between http attempts; doubles each time, with jitter.
@@ -70,6 +75,8 @@ class ConsumerSettings:
 @dataclass(frozen=True, slots=True)
 class ProducerSettings:
     metrics_port: int = 9403
+    #: Where ``corridor publish --metrics`` listens (see ``processor.listen_address``).
+    listen_address: str = "127.0.0.1"
     #: Largest encoded body accepted for sealing, in bytes.
     max_body_bytes: int = 256 * 1024
     delivery_timeout_ms: int = 30000

@@ -38,11 +38,12 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     topology = discover_topology(conn, runtime.settings)
     ensure_internal_topics(conn, runtime.settings.processor.app_id, topology)
     codec = codec_for(conn, max_message_bytes=MAX_RECORD_BYTES)
+    address = runtime.settings.processor.listen_address
     try:
-        serve_metrics(registry, runtime.metrics_port)
+        serve_metrics(registry, runtime.metrics_port, address)
     except OSError as exc:
         raise ProcessorError(
-            f"cannot serve metrics on port {runtime.metrics_port}: {exc.strerror}"
+            f"cannot serve metrics on {address} port {runtime.metrics_port}: {exc.strerror}"
         ) from exc
 
     def on_change(directory: Directory) -> None:

@@ -96,11 +96,12 @@ def consume(
     )
     app = build_consumer(settings, Workspace(ctx.home), options, registry=registry, stop=stop)
     port = settings.consumer.metrics_port if metrics_port is None else metrics_port
+    address = settings.consumer.listen_address
     try:
-        serve_metrics(registry, port)
+        serve_metrics(registry, port, address)
     except OSError as exc:
         app.close()
-        raise click.ClickException(f"cannot serve metrics on port {port}: {exc}") from exc
+        raise click.ClickException(f"cannot serve metrics on {address} port {port}: {exc}") from exc
     stats = app.run()
     click.echo(
         f"{agency}: {stats.delivered} delivered, {stats.duplicates} already held, "

@@ -157,7 +157,13 @@ def publish(
     settings = ctx.settings()
     registry = CollectorRegistry()
     if metrics:
-        serve_metrics(registry, settings.producer.metrics_port)
+        port, address = settings.producer.metrics_port, settings.producer.listen_address
+        try:
+            serve_metrics(registry, port, address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve metrics on {address} port {port}: {exc}"
+            ) from exc
     total = None if from_stdin else count_lines(source)
     show = progress if progress is not None else (total is None or total > 1)
     reporter = _Progress(total, tty=sys.stderr.isatty()) if show else None

@@ -68,7 +68,12 @@ def start_operations_page(
         agreement_metrics=AgreementMetrics.create(registry),
     ).start()
     try:
-        server = serve_dashboard(port, poller.snapshot, metrics_registry=registry)
+        server = serve_dashboard(
+            port,
+            poller.snapshot,
+            addr=settings.processor.listen_address,
+            metrics_registry=registry,
+        )
     except OSError as exc:
         # The page is for people; routing alerts must not depend on it.
         poller.stop()
