@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import json
 import struct
 import uuid
 from collections.abc import Callable, Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import orjson
 
 from corridor.domain import AgencyStatus, AlertMetadata, Directory
 from corridor.metrics import ProcessorMetrics
@@ -160,7 +161,7 @@ class SightingBatches:
     def _flush(self, partition: int) -> None:
         entries = self._pending.pop(partition, None)
         if entries:
-            value = json.dumps({"batch": entries}, separators=(",", ":")).encode()
+            value = orjson.dumps({"batch": entries})
             self._send(partition, BATCH_KEY, value)
 
 
@@ -313,8 +314,8 @@ class TokenValues:
     same sighting object in every value that lists it, so its JSON is kept by the
     object's identity (for the most recent ``limit`` sightings; each entry holds its
     object, so an identity cannot be reused while it is kept) and a value is its parts
-    joined: the same JSON as ``json.dumps`` with compact separators, which faust reads
-    back on recovery.
+    joined: the same JSON as ``orjson.dumps`` of the whole value, which faust reads back
+    on recovery.
     """
 
     def __init__(self, limit: int = 32_768) -> None:
@@ -325,7 +326,7 @@ class TokenValues:
         kept = self._parts.get(id(sighting))
         if kept is not None and kept[0] is sighting:
             return kept[1]
-        part = json.dumps(sighting, separators=(",", ":")).encode()
+        part = orjson.dumps(sighting)
         if len(self._parts) >= self._limit:
             del self._parts[next(iter(self._parts))]  # the oldest kept
         self._parts[id(sighting)] = (sighting, part)
@@ -333,7 +334,7 @@ class TokenValues:
 
     def encode(self, value: Any) -> bytes:
         if not isinstance(value, dict) or value.keys() != {"p", "s"}:
-            return json.dumps(value, separators=(",", ":")).encode()
+            return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
         part = self._part
         parts = b",".join([part(sighting) for sighting in value["s"]])
         return b'{"p":%d,"s":[%b]}' % (value["p"], parts)
