@@ -204,7 +204,8 @@ class PolicyIndex:
         :data:`_MEMO_SIZE` entries per directory version). The key is everything
         ``decide`` and ``candidate_recipients`` read from the alert, and which of the
         intervals between agreement validity boundaries ``now`` falls in: inside one,
-        ``in_force_at`` gives the same answer for every agreement.
+        ``in_force_at`` gives the same answer for every agreement. A rule that starts
+        reading another field of the alert must add it to :meth:`_memo_key` (decision 14).
         """
         if now.tzinfo is None:
             raise PolicyError("decision time must be timezone-aware")
