@@ -10,13 +10,7 @@ from prometheus_client import CollectorRegistry, Counter
 
 from corridor.config import parse_settings
 from corridor.metrics import serve_metrics
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.processor_running import free_port
 
 
 def test_every_component_listens_on_the_loopback_address_by_default() -> None:
@@ -31,7 +25,7 @@ def test_every_component_listens_on_the_loopback_address_by_default() -> None:
 def test_metrics_are_served_on_the_address_given_and_not_elsewhere() -> None:
     registry = CollectorRegistry()
     Counter("corridor_probe_total", "A probe.", registry=registry).inc()
-    port = _free_port()
+    port = free_port()
     serve_metrics(registry, port, "127.0.0.2")  # another loopback address: not 127.0.0.1
     with urllib.request.urlopen(f"http://127.0.0.2:{port}/metrics", timeout=5) as reply:
         assert b"corridor_probe_total 1.0" in reply.read()
