@@ -20,6 +20,7 @@ from prometheus_client import CollectorRegistry
 from consumers.acknowledger import AckSender
 from consumers.exceptions import ConsumerError
 from consumers.handling import DeliveryHandler
+from consumers.keyring import Keyring
 from consumers.sinks import open_sink, parse_sink_spec
 from consumers.sinks.base import Sink
 from consumers.state import ConsumerState
@@ -183,8 +184,9 @@ def build_consumer(
         directory=watcher.current,
         metrics=metrics,
     )
+    keyring = Keyring(keys, reload=lambda: workspace.agency_keys(agency_id, options.passphrase))
     handler = DeliveryHandler(
-        agency_id=agency_id, keys=keys, codec=codec, directory=watcher.current
+        agency_id=agency_id, keys=keyring, codec=codec, directory=watcher.current
     )
     subscriber = Subscriber(
         consumer=consumer(conn, group, **consumer_config(settings, options)),

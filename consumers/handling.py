@@ -18,10 +18,11 @@ from enum import StrEnum
 from typing import Any
 
 from consumers.documents import Delivery, DeliveryKind, iso, jsonable
+from consumers.keyring import Keyring
 from corridor.acks import Acknowledgement, ack_from_record, open_note, verify_ack
 from corridor.codec import Codec
 from corridor.codec_errors import DecodeError, RecordError
-from corridor.domain import Directory, SealedAlert
+from corridor.domain import Directory, SealedAlert, WrappedKey
 from corridor.envelope import OpenError, VerificationError, open_alert, verify_alert
 from corridor.keys import AgencyKeys
 from corridor.records import alert_from_record, metadata_to_record
@@ -82,13 +83,13 @@ class DeliveryHandler:
         self,
         *,
         agency_id: str,
-        keys: AgencyKeys,
+        keys: Keyring | AgencyKeys,
         codec: Codec,
         directory: Callable[[], Directory],
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._agency_id = agency_id
-        self._keys = keys
+        self._keys = keys if isinstance(keys, Keyring) else Keyring(keys)
         self._codec = codec
         self._directory = directory
         self._clock = clock
@@ -129,8 +130,13 @@ class DeliveryHandler:
         body_bytes: bytes | None = None
         body: Any = None
         if sealed_for_us:
+            key = self._keys.key_for(alert.recipients)
+            if key is None:
+                return Rejection(
+                    RejectionReason.OPEN_FAILED, _not_held(alert.recipients, self._agency_id)
+                )
             try:
-                body_bytes = open_alert(alert, self._agency_id, self._keys.encryption)
+                body_bytes = open_alert(alert, self._agency_id, key)
             except OpenError as exc:
                 return Rejection(RejectionReason.OPEN_FAILED, str(exc))
             try:
@@ -165,10 +171,15 @@ class DeliveryHandler:
             verify_ack(ack, sender, at_time=now)
         except VerificationError as exc:
             return Rejection(exc.reason.value, str(exc))
-        try:
-            note, readable = open_note(ack, self._agency_id, self._keys.encryption), True
-        except OpenError:
-            note, readable = None, False  # sealed to a key we no longer hold: keep the answer
+        note, readable = None, True
+        if ack.note is not None:
+            key = self._keys.key_for(ack.note.recipients)
+            try:
+                if key is None:
+                    raise OpenError
+                note = open_note(ack, self._agency_id, key)
+            except OpenError:
+                readable = False  # sealed to a key we do not hold: keep the answer
         document = {
             "kind": DeliveryKind.ACKNOWLEDGEMENT.value,
             "ack_id": ack.ack_id,
@@ -218,6 +229,15 @@ class DeliveryHandler:
             "received_at": iso(self._clock()),
         }
         return Delivery(DeliveryKind.ESCALATION, escalation_id, alert_id, raised_at, document)
+
+
+def _not_held(recipients: Sequence[WrappedKey], agency_id: str) -> str:
+    """Which of the agency's keys the record was sealed to (key ids are public)."""
+    ids = ", ".join(sorted({w.key_id for w in recipients if w.agency_id == agency_id}))
+    return (
+        f"sealed to {ids}, which this consumer does not hold: a key rotated away from and "
+        "forgotten, or a new key not yet in the key files"
+    )
 
 
 def _mapping(record: dict[str, Any], name: str) -> dict[str, Any]:

@@ -8,6 +8,14 @@ records their key ids and validity so the keys can be loaded without guessing:
     <dir>/<AGENCY>.signing.pem      private, 0600
     <dir>/<AGENCY>.encryption.pem   private, 0600
     <dir>/<AGENCY>.keys.json        public: the agency's entry for the directory
+    <dir>/<AGENCY>.retired/<KEY_ID>.pem   private, 0600: encryption keys rotated away from
+
+Rotation (:func:`rotate_agency_keys`) replaces both keys but keeps the encryption key it
+replaces, listed in the manifest under ``retired_encryption_keys``: alerts already sealed
+to it (in flight, or waiting on a topic for a consumer that was down) can still be
+opened. The old signing key is not kept: nothing needs it once the directory lists the
+new one, and a key that no longer exists cannot sign anything. :func:`forget_retired_key`
+drops a retired key once nothing sealed to it can still arrive.
 
 Key ids read ``<AGENCY>-sig-<YYYYMMDD>-<8 hex>`` and ``<AGENCY>-enc-<YYYYMMDD>-<8 hex>``:
 unique, sortable by age, and telling an operator at a glance whose key it is.
@@ -18,6 +26,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import secrets
 import stat
 from dataclasses import dataclass
@@ -35,14 +44,19 @@ __all__ = [
     "AgencyKeys",
     "KeyFiles",
     "KeyStoreError",
+    "RetiredKey",
+    "forget_retired_key",
     "generate_agency_keys",
     "key_files",
     "load_private_keys",
     "public_entry",
+    "rotate_agency_keys",
     "write_private_keys",
 ]
 
 MANIFEST_VERSION = 1
+#: What a retired key's id must look like to name its file (no separators, no dot first).
+_FILE_SAFE_KEY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 
 
 class AgencyIdError(CorridorError):
@@ -54,6 +68,14 @@ class KeyStoreError(CorridorError):
 
 
 @dataclass(frozen=True, slots=True)
+class RetiredKey:
+    """An encryption key rotated away from, kept to open what was sealed to it."""
+
+    key: EncryptionKey
+    retired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class AgencyKeys:
     """An agency's private keys, and the time from which their public halves are valid."""
 
@@ -61,6 +83,13 @@ class AgencyKeys:
     signing: SigningKey
     encryption: EncryptionKey
     valid_from: datetime
+    retired: tuple[RetiredKey, ...] = ()
+
+    def encryption_key(self, key_id: str) -> EncryptionKey | None:
+        """The current or a retired encryption key with this id, if this agency holds it."""
+        if key_id == self.encryption.key_id:
+            return self.encryption
+        return next((r.key for r in self.retired if r.key.key_id == key_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +97,10 @@ class KeyFiles:
     signing: Path
     encryption: Path
     manifest: Path
+    retired: Path
+
+    def retired_key(self, key_id: str) -> Path:
+        return self.retired / f"{key_id}.pem"
 
 
 def _check_agency_id(agency_id: str) -> None:
@@ -86,6 +119,7 @@ def key_files(directory: Path | str, agency_id: str) -> KeyFiles:
         signing=base / f"{agency_id}.signing.pem",
         encryption=base / f"{agency_id}.encryption.pem",
         manifest=base / f"{agency_id}.keys.json",
+        retired=base / f"{agency_id}.retired",
     )
 
 
@@ -179,15 +213,32 @@ def write_private_keys(
         encryption_pem = keys.encryption.to_pem(passphrase)
     except KeyFormatError as exc:
         raise KeyStoreError(f"keys of {keys.agency_id}: {exc}") from exc
-    manifest = {"version": MANIFEST_VERSION, "agency_id": keys.agency_id, **public_entry(keys)}
     try:
         Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise KeyStoreError(f"{directory} cannot be created: {exc.strerror}") from exc
     _write(files.signing, signing_pem, 0o600, force=force)
     _write(files.encryption, encryption_pem, 0o600, force=force)
-    _write(files.manifest, json.dumps(manifest, indent=2).encode() + b"\n", 0o644, force=force)
+    _write(files.manifest, _manifest_bytes(keys), 0o644, force=force)
     return files
+
+
+def _manifest_bytes(keys: AgencyKeys) -> bytes:
+    manifest: dict[str, Any] = {
+        "version": MANIFEST_VERSION,
+        "agency_id": keys.agency_id,
+        **public_entry(keys),
+    }
+    if keys.retired:
+        manifest["retired_encryption_keys"] = [
+            {
+                "key_id": r.key.key_id,
+                "public_key": base64.b64encode(r.key.public_bytes()).decode("ascii"),
+                "retired_at": _iso(r.retired_at),
+            }
+            for r in keys.retired
+        ]
+    return json.dumps(manifest, indent=2).encode() + b"\n"
 
 
 def _read_private(path: Path) -> bytes:
@@ -220,11 +271,7 @@ def _manifest_key(manifest: dict[str, Any], field: str, path: Path) -> tuple[str
         raise KeyStoreError(f"{path}: {field} must hold exactly one well-formed key") from exc
 
 
-def load_private_keys(
-    directory: Path | str, agency_id: str, passphrase: bytes | None = None
-) -> AgencyKeys:
-    """Load what :func:`write_private_keys` wrote, checking the files belong together."""
-    files = key_files(directory, agency_id)
+def _read_manifest(files: KeyFiles, agency_id: str) -> dict[str, Any]:
     try:
         manifest = json.loads(files.manifest.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -233,6 +280,15 @@ def load_private_keys(
         raise KeyStoreError(f"{files.manifest} is not a readable key manifest") from exc
     if not isinstance(manifest, dict) or manifest.get("agency_id") != agency_id:
         raise KeyStoreError(f"{files.manifest} is not the key manifest of {agency_id}")
+    return manifest
+
+
+def load_private_keys(
+    directory: Path | str, agency_id: str, passphrase: bytes | None = None
+) -> AgencyKeys:
+    """Load what :func:`write_private_keys` wrote, checking the files belong together."""
+    files = key_files(directory, agency_id)
+    manifest = _read_manifest(files, agency_id)
     sig_id, sig_public, sig_from = _manifest_key(manifest, "signing_keys", files.manifest)
     enc_id, enc_public, enc_from = _manifest_key(manifest, "encryption_keys", files.manifest)
 
@@ -248,4 +304,126 @@ def load_private_keys(
         raise KeyStoreError(f"{files.signing} does not match the public key in {files.manifest}")
     if encryption.public_bytes() != enc_public:
         raise KeyStoreError(f"{files.encryption} does not match the public key in {files.manifest}")
-    return AgencyKeys(agency_id, signing, encryption, valid_from=min(sig_from, enc_from))
+    retired = tuple(
+        _load_retired(files, key_id, public, retired_at, passphrase)
+        for key_id, public, retired_at in _manifest_retired(manifest, files.manifest)
+    )
+    return AgencyKeys(
+        agency_id, signing, encryption, valid_from=min(sig_from, enc_from), retired=retired
+    )
+
+
+def _manifest_retired(manifest: dict[str, Any], path: Path) -> list[tuple[str, bytes, datetime]]:
+    entries = manifest.get("retired_encryption_keys", [])
+    if not isinstance(entries, list):
+        raise KeyStoreError(f"{path}: retired_encryption_keys must be a list")
+    out: list[tuple[str, bytes, datetime]] = []
+    for i, entry in enumerate(entries):
+        try:
+            key_id = str(entry["key_id"])
+            retired_at = datetime.fromisoformat(entry["retired_at"])
+            if retired_at.utcoffset() is None:
+                raise ValueError("retired_at has no timezone")
+            if not _FILE_SAFE_KEY_ID.fullmatch(key_id):
+                raise ValueError("key_id cannot name a file")
+            out.append((key_id, base64.b64decode(entry["public_key"], validate=True), retired_at))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise KeyStoreError(f"{path}: retired_encryption_keys[{i}] is not well-formed") from exc
+    return out
+
+
+def _load_retired(
+    files: KeyFiles, key_id: str, public: bytes, retired_at: datetime, passphrase: bytes | None
+) -> RetiredKey:
+    path = files.retired_key(key_id)
+    try:
+        key = EncryptionKey.from_pem(key_id, _read_private(path), passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"{path}: {exc}") from exc
+    if key.public_bytes() != public:
+        raise KeyStoreError(f"{path} does not match the retired key {key_id} in {files.manifest}")
+    return RetiredKey(key, retired_at)
+
+
+def rotate_agency_keys(
+    directory: Path | str,
+    agency_id: str,
+    passphrase: bytes | None = None,
+    *,
+    now: datetime | None = None,
+) -> AgencyKeys:
+    """Replace the agency's keys with fresh ones, keeping the encryption key replaced.
+
+    The replaced encryption key is written to the retired folder (0600, same passphrase)
+    before anything is replaced, so a rotation that stops half-way never loses a key
+    that alerts are sealed to; running it again after such a stop finds the saved key
+    and goes on. Returns the new keys, retired ones included.
+    """
+    current = load_private_keys(directory, agency_id, passphrase)
+    files = key_files(directory, agency_id)
+    fresh = generate_agency_keys(agency_id, now=now)
+    if fresh.valid_from <= current.valid_from:
+        raise KeyStoreError(
+            f"the keys of {agency_id} are valid from {_iso(current.valid_from)}: a rotation "
+            "must come after that"
+        )
+    try:
+        pem = current.encryption.to_pem(passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"keys of {agency_id}: {exc}") from exc
+    _keep_retired(files, current.encryption, pem, passphrase)
+    retired = (
+        RetiredKey(current.encryption, fresh.valid_from),
+        *(r for r in current.retired if r.key.key_id != current.encryption.key_id),
+    )
+    rotated = AgencyKeys(
+        agency_id, fresh.signing, fresh.encryption, fresh.valid_from, retired=retired
+    )
+    write_private_keys(directory, rotated, passphrase, force=True)
+    return rotated
+
+
+def _keep_retired(
+    files: KeyFiles, key: EncryptionKey, pem: bytes, passphrase: bytes | None
+) -> None:
+    path = files.retired_key(key.key_id)
+    try:
+        files.retired.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        raise KeyStoreError(f"{files.retired} cannot be created: {exc.strerror}") from exc
+    if not (path.exists() or path.is_symlink()):
+        _write_new(path, pem, 0o600)
+        return
+    # Kept by a rotation that stopped before replacing the keys: it must be this key.
+    try:
+        kept = EncryptionKey.from_pem(key.key_id, _read_private(path), passphrase)
+    except KeyFormatError as exc:
+        raise KeyStoreError(f"{path} is there but unreadable: {exc}") from exc
+    if kept.public_bytes() != key.public_bytes():
+        raise KeyStoreError(f"{path} already holds another key")
+
+
+def forget_retired_key(directory: Path | str, agency_id: str, key_id: str) -> None:
+    """Drop a retired encryption key: from the manifest first, then its file.
+
+    Anything still sealed to it can no longer be opened by this agency: do this once the
+    delivery topic's retention has passed since the rotation.
+    """
+    files = key_files(directory, agency_id)
+    manifest = _read_manifest(files, agency_id)
+    known = [k for k, _, _ in _manifest_retired(manifest, files.manifest)]
+    if key_id not in known:
+        listed = ", ".join(known) or "none"
+        raise KeyStoreError(f"{key_id} is not a retired key of {agency_id} (retired: {listed})")
+    manifest["retired_encryption_keys"] = [
+        e for e in manifest["retired_encryption_keys"] if e["key_id"] != key_id
+    ]
+    if not manifest["retired_encryption_keys"]:
+        del manifest["retired_encryption_keys"]
+    _write(files.manifest, json.dumps(manifest, indent=2).encode() + b"\n", 0o644, force=True)
+    try:
+        files.retired_key(key_id).unlink(missing_ok=True)
+    except OSError as exc:
+        raise KeyStoreError(
+            f"{files.retired_key(key_id)} cannot be removed: {exc.strerror}"
+        ) from exc

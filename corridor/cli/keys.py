@@ -1,4 +1,4 @@
-"""``corridor keys``: create an agency's key pairs.
+"""``corridor keys``: create, rotate and retire an agency's key pairs.
 
 The private keys go to files only the current user can read; the public part is printed
 on standard output as JSON in the directory's format, ready to paste into the agency's
@@ -13,9 +13,18 @@ from pathlib import Path
 
 import click
 
+from corridor.cli.context import CliContext
 from corridor.cli.secrets import passphrase_from_env
 from corridor.domain import AGENCY_ID
-from corridor.keys import KeyStoreError, generate_agency_keys, public_entry, write_private_keys
+from corridor.keys import (
+    KeyStoreError,
+    forget_retired_key,
+    generate_agency_keys,
+    public_entry,
+    rotate_agency_keys,
+    write_private_keys,
+)
+from corridor.workspace import Workspace
 
 __all__ = ["keys"]
 
@@ -36,14 +45,17 @@ def _agency_id(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
-@keys.command()
-@click.option(
+_AGENCY = click.option(
     "--agency",
     metavar="ID",
     required=True,
     callback=_agency_id,
     help="The agency id, e.g. AT-BKA.",
 )
+
+
+@keys.command()
+@_AGENCY
 @click.option(
     "--out",
     metavar="DIR",
@@ -72,3 +84,70 @@ def generate(agency: str, out: Path, passphrase_env: str | None, force: bool) ->
         f"(mode 0600) and the public part to {files.manifest}.",
         err=True,
     )
+
+
+_KEYS_DIR = click.option(
+    "--dir",
+    "directory",
+    metavar="DIR",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    help="Directory holding the agency's key files (default: the agency's keys under "
+    "--home, where 'corridor consume' and 'corridor publish' read them).",
+)
+
+
+def _keys_dir(ctx: CliContext, agency: str, directory: Path | None) -> Path:
+    return directory if directory is not None else Workspace(ctx.home).keys_dir(agency)
+
+
+@keys.command()
+@_AGENCY
+@_KEYS_DIR
+@click.option(
+    "--passphrase-env",
+    metavar="VAR",
+    help="The passphrase of the current keys (the new ones get the same), from this "
+    "environment variable.",
+)
+@click.pass_obj
+def rotate(
+    ctx: CliContext, agency: str, directory: Path | None, passphrase_env: str | None
+) -> None:
+    """Replace an agency's keys, keeping the old encryption key to open what was sealed to it.
+
+    Prints the new public keys in the directory's format. Add them to the agency's
+    entry beside the old ones, apply the directory, then restart the agency's publishers
+    and consumers; running consumers pick the new encryption key up by themselves.
+    """
+    passphrase = passphrase_from_env(passphrase_env)
+    directory = _keys_dir(ctx, agency, directory)
+    try:
+        rotated = rotate_agency_keys(directory, agency, passphrase)
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(public_entry(rotated), indent=2))
+    kept = rotated.retired[0].key.key_id
+    click.echo(
+        f"Rotated the keys of {agency} in {directory}; the encryption key {kept} is kept to "
+        "open alerts already sealed to it (corridor keys forget, once the delivery topic's "
+        "retention has passed). Next: add the keys above to the agency's entry in the "
+        "directory file, keeping the old ones, and run 'corridor directory apply'; then "
+        "restart the agency's publishers and consumers, and only then give the old keys a "
+        "valid_to.",
+        err=True,
+    )
+
+
+@keys.command()
+@_AGENCY
+@_KEYS_DIR
+@click.option("--key-id", required=True, help="The retired encryption key to drop.")
+@click.pass_obj
+def forget(ctx: CliContext, agency: str, directory: Path | None, key_id: str) -> None:
+    """Drop a retired encryption key; what is still sealed to it can no longer be opened."""
+    directory = _keys_dir(ctx, agency, directory)
+    try:
+        forget_retired_key(directory, agency, key_id)
+    except KeyStoreError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Forgot the retired key {key_id} of {agency}.", err=True)
