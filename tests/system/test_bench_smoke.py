@@ -16,7 +16,7 @@ import pytest
 
 pytestmark = pytest.mark.system
 
-STAGES = {"bound", "baseline", "faust", "producer_3", "producer_1", "processor_1"}
+STAGES = {"bound", "warm_up", "baseline", "faust", "producer_3", "producer_1", "processor_1"}
 STAGES |= {"processor_2", "consumer", "latency"}
 
 
@@ -39,6 +39,13 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     assert {"ed25519_sign", "ed25519_verify", "hpke_seal", "hpke_open"} <= set(data["bound"])
     assert {"aes_gcm_encrypt", "avro_encode_alert", "avro_decode_alert"} <= set(data["bound"])
     assert {"produce_per_s", "consume_per_s", "produce_call_us", "latency"} <= set(data["baseline"])
+    # The broker is the bench's own, on this machine: its JIT compiler was watched.
+    warm = data["warm_up"]
+    assert warm["broker_local"] is True
+    (round_,) = warm["rounds"]
+    assert round_["alerts"] == 600
+    assert round_["broker_cpu_s"] > 0
+    assert 0 < round_["compiler_cpu_s"] <= round_["broker_cpu_s"]
     assert set(data["faust"]) == {"stock", "processor"}
     assert set(data["producer"]) == {"1", "3"}
     assert set(data["processor"]) == {"1", "2"}

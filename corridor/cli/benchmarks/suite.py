@@ -34,6 +34,7 @@ from .latency import run_latency
 from .processing import Backlog, empty_agent, run_processor
 from .publishing import run_publisher
 from .summary import summarize
+from .warm_up import WarmUp, warm_up
 from .workload import load_average
 
 __all__ = ["FULL", "QUICK", "Scale", "run_suite"]
@@ -57,10 +58,11 @@ class Scale:
     timeout: float
     #: How long the pipeline may take to deliver what is on its way after each rate.
     catch_up: float
+    warm_up: WarmUp
 
 
-QUICK = Scale("quick", 0.1, 5_000, 2.0, 3_000, 600, 3.0, 90.0, 20.0)
-FULL = Scale("full", 1.0, 50_000, 10.0, 30_000, 10_000, 25.0, 240.0, 60.0)
+QUICK = Scale("quick", 0.1, 5_000, 2.0, 3_000, 600, 3.0, 90.0, 20.0, WarmUp(600, 1))
+FULL = Scale("full", 1.0, 50_000, 10.0, 30_000, 10_000, 25.0, 240.0, 60.0, WarmUp(5_000, 6))
 LATENCY_RATES = (100.0, 1000.0)
 
 
@@ -128,6 +130,18 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
         size = len(sample.value)
         results["alert_bytes"] = size
         results["bound"] = run.stage("bound", lambda: bound_table(sample, scale.bound_seconds))
+        results["warm_up"] = run.stage(
+            "warm_up",
+            lambda: warm_up(
+                settings,
+                admin,
+                scale.warm_up,
+                partitions=partitions,
+                logs=logs,
+                timeout=scale.timeout,
+                report=report,
+            ),
+        )
         results["baseline"] = run.stage(
             "baseline",
             lambda: run_baseline(

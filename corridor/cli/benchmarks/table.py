@@ -45,6 +45,23 @@ def _bound(results: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def _warm_up(results: dict[str, Any]) -> list[str]:
+    warm = results.get("warm_up")
+    if not warm:
+        return ["Broker warm-up: not run", ""]
+    compiler = ", ".join(f"{r['compiler_cpu_s']:.1f}" for r in warm["rounds"])
+    alerts = warm["rounds"][0]["alerts"] if warm["rounds"] else 0
+    if not warm["broker_local"]:
+        how = "the broker is not on this machine: fixed rounds"
+    else:
+        how = "settled" if warm["settled"] else "NOT settled (the stages share the cores with it)"
+    return [
+        f"Broker warm-up: {len(warm['rounds'])} round(s) of {_n(alerts)} alerts through the "
+        f"pipeline; JIT compiler CPU s per round: {compiler or '-'} ({how})",
+        "",
+    ]
+
+
 def _baseline(results: dict[str, Any]) -> list[str]:
     base = results.get("baseline")
     if not base:
@@ -150,6 +167,7 @@ def _targets(results: dict[str, Any]) -> list[str]:
 
 
 def render(results: dict[str, Any]) -> str:
-    parts = _header(results) + _bound(results) + _baseline(results) + _faust(results)
+    parts = _header(results) + _bound(results) + _warm_up(results)
+    parts += _baseline(results) + _faust(results)
     parts += _stages(results) + _latency(results) + _targets(results)
     return "\n".join(parts)
