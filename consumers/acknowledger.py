@@ -38,7 +38,7 @@ class AckSender:
         *,
         codec: Codec,
         agency_id: str,
-        signing_key: SigningKey,
+        signing_key: SigningKey | Callable[[Directory], SigningKey],
         directory: Callable[[], Directory],
         metrics: ConsumerMetrics | None = None,
         topic: str = ACKS_INBOUND,
@@ -46,6 +46,7 @@ class AckSender:
         self._producer = producer
         self._codec = codec
         self._agency_id = agency_id
+        # A key, or how to choose one for the directory in force (see consumers.keyring).
         self._signing_key = signing_key
         self._directory = directory
         self._metrics = metrics
@@ -56,13 +57,15 @@ class AckSender:
     def build(
         self, alert_id: str, corridor: Corridor, issuer_id: str, status: AckStatus, note: str | None
     ) -> Acknowledgement:
-        issuer = self._directory().agencies.get(issuer_id)
+        directory = self._directory()
+        issuer = directory.agencies.get(issuer_id)
         if issuer is None:
             raise InboxError(f"the issuer {issuer_id} of alert {alert_id} is not in the directory")
+        signer = self._signing_key
         return make_ack(
             alert_id=alert_id,
             corridor=corridor,
-            signer=self._signing_key,
+            signer=signer if isinstance(signer, SigningKey) else signer(directory),
             from_agency=self._agency_id,
             issuer=issuer,
             status=status,

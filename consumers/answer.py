@@ -20,6 +20,7 @@ from corridor.config import Settings
 from corridor.directory_topic import read_directory
 from corridor.domain import AckStatus
 from corridor.kafka_clients import producer
+from corridor.keys import signing_key_published
 from corridor.schema_registry import codec_for
 from corridor.workspace import Workspace
 
@@ -47,6 +48,13 @@ def send_answer(
         conn = workspace.agency_connection(agency_id)
         keys = workspace.agency_keys(agency_id, passphrase)
         directory = read_directory(conn, workspace.authority_public_key())
+        key = keys.signing
+        if not signing_key_published(directory, agency_id, key):
+            raise InboxError(
+                f"the signing key {key.key_id} of {agency_id} is not one the directory "
+                "publishes as valid now: the processors would refuse this answer; apply the "
+                "directory with the agency's current keys first"
+            )
         sender = AckSender(
             producer(conn, quiet=True, **ack_producer_config(settings)),
             codec=codec_for(conn),

@@ -9,6 +9,7 @@ is ``<AGENCY>.consumer`` by default (the broker only lets an agency use groups n
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -34,12 +35,16 @@ from consumers.subscriber import (
 from corridor.codec import Codec
 from corridor.config import Settings
 from corridor.directory_topic import DirectoryWatcher
-from corridor.domain import AGENCY_ID
+from corridor.domain import AGENCY_ID, Directory
 from corridor.kafka_clients import consumer, producer
+from corridor.keys import AgencyKeys, signing_key_published
+from corridor.logs import log_event
 from corridor.metrics import ConsumerMetrics
 from corridor.schema_registry import codec_for
 from corridor.topics import delivery_topic
 from corridor.workspace import Workspace
+
+LOG = logging.getLogger("corridor.consumer")
 
 __all__ = [
     "INBOX_FILE",
@@ -95,6 +100,22 @@ def consumer_config(settings: Settings, options: ConsumerOptions) -> dict[str, A
         }
     )
     return config
+
+
+def _warn_if_unpublished(directory: Directory, keys: AgencyKeys) -> None:
+    """Alerts still arrive with a signing key the directory does not publish, but every
+    acknowledgement would be refused by the processors: say so at once."""
+    key = keys.signing
+    if not signing_key_published(directory, keys.agency_id, key):
+        log_event(
+            LOG,
+            "signing_key_not_published",
+            level=logging.WARNING,
+            agency=keys.agency_id,
+            key_id=key.key_id,
+            detail="the processors will refuse this agency's acknowledgements until the "
+            "directory publishes this key: apply the directory with it",
+        )
 
 
 def ack_producer_config(settings: Settings) -> dict[str, Any]:
@@ -176,15 +197,16 @@ def build_consumer(
         watcher.stop()
         raise
     state = ConsumerState(state_dir / STATE_FILE)
+    keyring = Keyring(keys, reload=lambda: workspace.agency_keys(agency_id, options.passphrase))
+    _warn_if_unpublished(watcher.current(), keys)
     acks = AckSender(
         producer(conn, **ack_producer_config(settings)),
         codec=codec,
         agency_id=agency_id,
-        signing_key=keys.signing,
+        signing_key=keyring.signing_key,
         directory=watcher.current,
         metrics=metrics,
     )
-    keyring = Keyring(keys, reload=lambda: workspace.agency_keys(agency_id, options.passphrase))
     handler = DeliveryHandler(
         agency_id=agency_id, keys=keyring, codec=codec, directory=watcher.current
     )

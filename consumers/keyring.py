@@ -5,6 +5,11 @@ the new encryption key and issuers seal to it. The consumer notices that a recor
 one of its agency's keys it does not hold and reads its key files again, so a rotation
 needs no restart to keep alerts readable. Reads are spaced out (``min_interval``) so
 records naming an unknown key cannot make the consumer read its key files in a loop.
+
+Acknowledgements are signed with the newest signing key held that the directory
+publishes as valid: the key the consumer started with until the directory lists the
+new one, then the new one, so no acknowledgement is signed with a key the processors
+would refuse while a valid one is at hand.
 """
 
 from __future__ import annotations
@@ -12,10 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 
-from corridor.domain import WrappedKey
-from corridor.envelope.keys import EncryptionKey
-from corridor.keys import AgencyKeys, KeyStoreError
+from corridor.domain import Directory, WrappedKey
+from corridor.envelope.keys import EncryptionKey, SigningKey
+from corridor.keys import AgencyKeys, KeyStoreError, signing_key_published
 from corridor.logs import log_event
 
 __all__ = ["Keyring"]
@@ -39,10 +45,21 @@ class Keyring:
         self._min_interval = min_interval
         self._clock = clock
         self._last_reload: float | None = None
+        #: Every signing key held since the start, newest first.
+        self._signing: list[SigningKey] = [keys.signing]
 
     @property
     def keys(self) -> AgencyKeys:
         return self._keys
+
+    def signing_key(self, directory: Directory, when: datetime | None = None) -> SigningKey:
+        """The newest signing key held that ``directory`` publishes as valid at ``when``
+        (now by default); the newest held if it publishes none of them."""
+        at = when if when is not None else datetime.now(UTC)
+        for key in self._signing:
+            if signing_key_published(directory, self._keys.agency_id, key, at):
+                return key
+        return self._signing[0]
 
     def key_for(self, recipients: Iterable[WrappedKey]) -> EncryptionKey | None:
         """Our key for the first entry wrapped to us that we hold; None if none is."""
@@ -77,6 +94,8 @@ class Keyring:
             return False
         before = {self._keys.encryption.key_id, *(r.key.key_id for r in self._keys.retired)}
         self._keys = fresh
+        if all(k.key_id != fresh.signing.key_id for k in self._signing):
+            self._signing.insert(0, fresh.signing)
         held = [fresh.encryption.key_id, *(r.key.key_id for r in fresh.retired)]
         log_event(
             LOG,

@@ -210,6 +210,11 @@ class Agency:
     def signing_key(self, key_id: str) -> PublicKey | None:
         return next((k for k in self.signing_keys if k.key_id == key_id), None)
 
+    def publishes_signing_key(self, key_id: str, public: bytes, when: datetime) -> bool:
+        """Whether what this key signs at ``when`` verifies against this entry."""
+        key = self.signing_key(key_id)
+        return key is not None and key.public_key == public and key.valid_at(when)
+
     def encryption_key_at(self, when: datetime) -> PublicKey | None:
         """The newest encryption key valid at ``when``, the one senders should seal for."""
         valid = [k for k in self.encryption_keys if k.valid_at(when)]

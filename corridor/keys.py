@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from corridor.domain import AGENCY_ID
+from corridor.domain import AGENCY_ID, Directory
 from corridor.envelope.errors import KeyFormatError
 from corridor.envelope.keys import EncryptionKey, SigningKey
 from corridor.exceptions import CorridorError
@@ -51,6 +51,7 @@ __all__ = [
     "load_private_keys",
     "public_entry",
     "rotate_agency_keys",
+    "signing_key_published",
     "write_private_keys",
 ]
 
@@ -101,6 +102,16 @@ class KeyFiles:
 
     def retired_key(self, key_id: str) -> Path:
         return self.retired / f"{key_id}.pem"
+
+
+def signing_key_published(
+    directory: Directory, agency_id: str, key: SigningKey, when: datetime | None = None
+) -> bool:
+    """Whether what ``key`` signs for ``agency_id`` verifies against ``directory`` at
+    ``when`` (now by default): the processors refuse anything else."""
+    agency = directory.agencies.get(agency_id)
+    at = when if when is not None else datetime.now(UTC)
+    return agency is not None and agency.publishes_signing_key(key.key_id, key.public_bytes(), at)
 
 
 def _check_agency_id(agency_id: str) -> None:

@@ -23,6 +23,7 @@ from corridor.directory_topic import DirectoryWatcher, read_directory
 from corridor.domain import Directory
 from corridor.envelope import SigningKey
 from corridor.kafka_clients import admin_client, producer
+from corridor.keys import signing_key_published
 from corridor.logs import log_event
 from corridor.metrics import ProducerMetrics
 from corridor.schema_registry import codec_for
@@ -96,12 +97,11 @@ def _check_signing_key(directory: Directory, agency_id: str, key: SigningKey) ->
     agency = directory.agencies.get(agency_id)
     if agency is None:
         raise ProducerError(f"agency {agency_id} is not in the directory")
-    published = agency.signing_key(key.key_id)
-    if published is None or published.public_key != key.public_bytes():
+    if not signing_key_published(directory, agency_id, key):
         raise ProducerError(
-            f"the local signing key {key.key_id} of {agency_id} is not the one the directory "
-            "publishes: the processors would refuse every alert; apply the directory with "
-            "this key first"
+            f"the local signing key {key.key_id} of {agency_id} is not one the directory "
+            "publishes as valid now: the processors would refuse every alert; apply the "
+            "directory with this key first"
         )
 
 

@@ -7,6 +7,7 @@ it would once the authority has applied it.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -14,11 +15,13 @@ from pathlib import Path
 import pytest
 
 from consumers import ConsumerState
+from consumers.answer import send_answer
 from consumers.app import STATE_FILE
+from consumers.exceptions import InboxError
 from consumers.sinks import SqliteInbox
 from corridor.config import Settings
 from corridor.connection import Connection
-from corridor.domain import Directory, PublicKey
+from corridor.domain import AckStatus, Directory, PublicKey
 from corridor.keys import AgencyKeys, rotate_agency_keys
 from corridor.topics import delivery_topic
 from corridor.workspace import Workspace
@@ -59,7 +62,10 @@ def _opened(inbox: SqliteInbox, case: SealedCase) -> bool:
 
 
 def test_alerts_sealed_before_and_after_a_rotation_are_all_opened(
-    network: Network, admin_conn: Connection, tmp_path: Path
+    network: Network,
+    admin_conn: Connection,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     home = _agency_home(network.workspace, AGENCY, tmp_path / "home")
     settings = Settings(home=home.home)
@@ -92,14 +98,31 @@ def test_alerts_sealed_before_and_after_a_rotation_are_all_opened(
         wait_for(lambda: _opened(inbox, fresh), what="the alert sealed to the new key")
         assert consumer.stats.quarantined == 0
 
+    # Until the directory publishes the new signing key, an answer signed with it would
+    # be refused by the processors: `corridor ack` says so instead of sending it.
+    with pytest.raises(InboxError, match="is not one the directory publishes as valid now"):
+        send_answer(
+            home,
+            settings,
+            AGENCY,
+            first.alert.metadata.alert_id,
+            AckStatus.ACCEPTED,
+            state_dir=state_dir,
+        )
+
     # An alert sealed to the old key arrives late (its issuer's publisher was behind):
     # the restarted consumer loads the retired key from the files and opens it.
+    # It also warns that its acknowledgements wait for the directory.
     deliver_alerts(admin_conn, AGENCY, [waiting])
-    with running_consumer(
-        home, settings, AGENCY, state_dir, sink=f"sqlite:{inbox_path}", group=group
-    ) as restarted:
+    with (
+        caplog.at_level(logging.WARNING, logger="corridor.consumer"),
+        running_consumer(
+            home, settings, AGENCY, state_dir, sink=f"sqlite:{inbox_path}", group=group
+        ) as restarted,
+    ):
         wait_for(lambda: _opened(inbox, waiting), what="the late alert sealed to the old key")
         assert restarted.stats.quarantined == 0
+    assert "signing_key_not_published" in [r.message for r in caplog.records]
     inbox.close()
 
     state = ConsumerState(state_dir / STATE_FILE, create=False)

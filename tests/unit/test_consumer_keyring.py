@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -13,8 +14,8 @@ from consumers.documents import Delivery
 from consumers.handling import DeliveryHandler, Rejection
 from consumers.keyring import Keyring
 from corridor.acks import encode_ack, make_ack
-from corridor.domain import AckStatus, WrappedKey
-from corridor.envelope import EncryptionKey, Sealer
+from corridor.domain import AckStatus, Directory, PublicKey, WrappedKey
+from corridor.envelope import EncryptionKey, Sealer, SigningKey
 from corridor.keys import AgencyKeys, KeyStoreError, RetiredKey
 from corridor.records import alert_to_record
 from tests.consumer_factories import body_record, metadata
@@ -171,3 +172,39 @@ def test_a_note_sealed_to_the_issuer_retired_key_is_opened() -> None:
     assert kept.document["note"] is None
     assert kept.document["note_readable"] is False
     assert kept.document["status"] == "NEED_INFO"
+
+
+NEW_SIGNING = SigningKey.generate("AT-BKA-sig-new")
+ROTATED_BOTH = replace(ROTATED, signing=NEW_SIGNING)
+
+
+def _publishing(*keys: SigningKey, valid_to: datetime | None = None) -> Directory:
+    """The directory with AT-BKA's signing keys replaced by ``keys``."""
+    agency = replace(
+        DIRECTORY.agencies["AT-BKA"],
+        signing_keys=tuple(PublicKey(k.key_id, k.public_bytes(), SINCE, valid_to) for k in keys),
+    )
+    return replace(DIRECTORY, agencies={**DIRECTORY.agencies, "AT-BKA": agency})
+
+
+def test_acknowledgements_switch_to_the_new_signing_key_once_the_directory_has_it() -> None:
+    ring = Keyring(OLD, reload=Loader(ROTATED_BOTH))
+    assert ring.signing_key(_publishing(OLD.signing)) is OLD.signing
+    assert ring.key_for(_wrapped(NEW_KEY.key_id)) is NEW_KEY  # the files were read again
+
+    # The directory has not been applied yet: keep signing with the key it publishes.
+    assert ring.signing_key(_publishing(OLD.signing)) is OLD.signing
+    # Applied with both keys, or with the new one alone: the new key.
+    assert ring.signing_key(_publishing(OLD.signing, NEW_SIGNING)) is NEW_SIGNING
+    assert ring.signing_key(_publishing(NEW_SIGNING)) is NEW_SIGNING
+    # Neither published (or no longer valid): the newest held, which the directory
+    # must then be given.
+    assert ring.signing_key(_publishing()) is NEW_SIGNING
+    ended = _publishing(OLD.signing, valid_to=SINCE + timedelta(seconds=1))
+    assert ring.signing_key(ended, SINCE + timedelta(seconds=2)) is NEW_SIGNING
+
+
+def test_a_signing_key_published_with_other_bytes_is_not_used() -> None:
+    impostor = SigningKey.generate(OLD.signing.key_id)
+    ring = Keyring(ROTATED_BOTH)
+    assert ring.signing_key(_publishing(impostor, NEW_SIGNING)) is NEW_SIGNING
