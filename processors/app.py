@@ -8,8 +8,8 @@ as plain mappings.
 
 Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
 Outputs, table changelogs included (decision 13), go through :class:`KafkaSink`; waiting
-sightings are sent and the sink flushed by :class:`FlushBeforeCommit` before faust
-picks the offsets to commit; repeated outputs after a crash are absorbed by
+sightings and the tables' changes since the last commit are sent and the sink flushed by
+:class:`FlushBeforeCommit` before faust picks the offsets to commit; repeated outputs after a crash are absorbed by
 the alert-id deduplication here and downstream.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -256,6 +256,7 @@ def build_app(
         sweeper=sweeper,
         sink=sink,
         batches=batches,
+        tables=(alerts_table, tokens_table),
         metrics=metrics,
         settings=settings,
     )
@@ -269,6 +270,7 @@ def _add_housekeeping(
     sweeper: Sweeper,
     sink: KafkaSink,
     batches: SightingBatches,
+    tables: Sequence[OutputChangelogTable],
     metrics: ProcessorMetrics,
     settings: ProcessorSettings,
 ) -> None:
@@ -302,4 +304,10 @@ def _add_housekeeping(
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
-    app.sensors.add(FlushBeforeCommit(sink, batches.flush))
+
+    def before_commit() -> None:
+        batches.flush()
+        for table in tables:
+            table.write_changelog()
+
+    app.sensors.add(FlushBeforeCommit(sink, before_commit))

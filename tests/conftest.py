@@ -26,6 +26,7 @@ from corridor.principals import upsert_scram_user
 from corridor.schema_registry import SchemaRegistry
 from corridor.topics import TopicSpec, ensure_topics
 from corridor.workspace import Workspace
+from tests.processor_running import ProcessorGroup, processor_group
 
 
 def _start_cluster(home: Path, nodes: int) -> LocalCluster:
@@ -151,3 +152,14 @@ def network(kafka_cluster: LocalCluster) -> Network:
     settings = Settings(home=kafka_cluster.home)
     result = apply_directory(workspace, settings, SAMPLE_DIRECTORY, use_local_keys=True)
     return Network(workspace, settings, result.directory)
+
+
+@pytest.fixture
+def worker(
+    network: Network, kafka_cluster: LocalCluster, tmp_path: Path
+) -> Iterator[ProcessorGroup]:
+    """One ``corridor process`` worker of a fresh application id, for one test."""
+    admin = network.workspace.admin_connection()
+    partitions = network.settings.topics.partitions
+    with processor_group(kafka_cluster.home, admin, tmp_path, ["w1"], partitions) as group:
+        yield group

@@ -9,7 +9,6 @@ inbox, verified against the directory once more.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,27 +18,16 @@ from consumers import DeliveryKind
 from consumers.sinks import SqliteInbox
 from corridor.acks import received_ack_id
 from corridor.codec import Codec
-from corridor.infra.cluster import LocalCluster
 from producers import open_publisher
 from tests.conftest import Network
 from tests.consumer_factories import body_record
 from tests.consumer_running import fresh_group, running_consumer, wait_for
-from tests.processor_running import ProcessorGroup, processor_group
+from tests.processor_running import ProcessorGroup
 
 pytestmark = pytest.mark.system
 
 ISSUER = "RO-ANITP"
 RECIPIENT = "AT-BKA"
-
-
-@pytest.fixture
-def worker(
-    network: Network, kafka_cluster: LocalCluster, tmp_path: Path
-) -> Iterator[ProcessorGroup]:
-    admin = network.workspace.admin_connection()
-    partitions = network.settings.topics.partitions
-    with processor_group(kafka_cluster.home, admin, tmp_path, ["w1"], partitions) as group:
-        yield group
 
 
 def _draft(n: int) -> dict[str, Any]:
