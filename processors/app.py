@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ LOG = logging.getLogger("corridor.processor")
 _JSON: Any = faust.Schema(key_serializer="json", value_serializer="json")
 #: How long a sighting may wait in memory for its batch (the delay of a link notice).
 SIGHTING_BATCH_SECONDS = 0.05
+#: How often the tables' changes are handed to the producer between commits.
+CHANGELOG_WRITE_SECONDS = 1.0
+#: A commit's flush taking longer than this is logged (``commit_flush_slow``).
+SLOW_COMMIT_FLUSH_SECONDS = 0.2
 
 
 class FlushBeforeCommit(faust.Sensor):
@@ -66,8 +71,20 @@ class FlushBeforeCommit(faust.Sensor):
         self._pending = pending
 
     def on_commit_initiated(self, consumer: Any) -> Any:
+        started = time.perf_counter()
         self._pending()
+        sent = time.perf_counter()
         self._sink.flush()
+        took = time.perf_counter() - started
+        if took >= SLOW_COMMIT_FLUSH_SECONDS:
+            # The event loop waits for this: every event behind it waits as long.
+            log_event(
+                LOG,
+                "commit_flush_slow",
+                level=logging.WARNING,
+                send_ms=round((sent - started) * 1000, 1),
+                flush_ms=round((took - (sent - started)) * 1000, 1),
+            )
         return None
 
 
@@ -291,6 +308,13 @@ def _add_housekeeping(
         batches.flush()
 
     app.timer(SIGHTING_BATCH_SECONDS, name="send-sightings")(send_sightings)
+
+    async def write_changelogs() -> None:
+        for table in tables:
+            table.write_changelog()
+
+    # Between commits too, so that a commit's flush has little left to wait for.
+    app.timer(CHANGELOG_WRITE_SECONDS, name="write-changelogs")(write_changelogs)
     install_strict_commits()
     watchdog = CommitWatchdog(app)
     interval = max(2.0, 2 * settings.commit_interval_seconds)
@@ -301,6 +325,8 @@ def _add_housekeeping(
         count = sum(1 for tp in args[0] if tp.topic == INBOUND)
         metrics.workers.set(count)
         log_event(LOG, "partitions_assigned", inbound=count)
+        # faust has created its topics by now; a commit must not wait for their leaders.
+        sink.know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]

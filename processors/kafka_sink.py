@@ -11,9 +11,10 @@ before it has been acknowledged by the brokers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import KafkaError, KafkaException, Message
 
 from corridor.connection import Connection
 from corridor.kafka_clients import producer
@@ -69,6 +70,18 @@ class KafkaSink:
                 return
             except BufferError:
                 self._producer.poll(0.05)
+
+    def know(self, topics: Iterable[str], timeout: float = 5.0) -> None:
+        """Fetch the leaders of ``topics`` now, while nothing waits on them: a first
+        record to a topic librdkafka has not seen waits for its metadata, and a flush
+        behind it (at a commit, with the event loop waiting) waits as long."""
+        for topic in topics:
+            try:
+                self._producer.list_topics(topic, timeout=timeout)
+            except KafkaException as exc:
+                log_event(
+                    LOG, "topic_metadata_failed", level=logging.WARNING, topic=topic, error=str(exc)
+                )
 
     def poll(self) -> None:
         """Serve delivery reports; call once per processed event. Only every

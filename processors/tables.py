@@ -6,9 +6,9 @@ than the write it records. :class:`OutputChangelogTable` hands the record to the
 :class:`KafkaSink` instead: the same topic, the same partition (the event's, as faust
 picks it), JSON that faust's serializer reads back on recovery.
 
-A key written many times between two commits gets one record, its newest value, when
-the commit starts (:meth:`OutputChangelogTable.write_changelog`, called by
-:class:`processors.app.FlushBeforeCommit` before the sink is flushed). A ``tokens``
+A key written many times within a second gets one record, its newest value
+(:meth:`OutputChangelogTable.write_changelog`, called by a timer and by
+:class:`processors.app.FlushBeforeCommit` before the sink is flushed at a commit). A ``tokens``
 entry lists up to 64 sightings and changes on every sighting of its token: written
 whole each time, a common name's entries were most of the bytes a worker wrote (8.5 KB
 per alert against 0.7 KB for its delivery). A committed offset still never runs ahead
@@ -93,7 +93,8 @@ class OutputChangelogTable(faust.Table):  # type: ignore[type-arg]
         self._pending = ChangelogBuffer(encode_value)
         self._changelog_name: str | None = None
 
-    def _changelog(self) -> str:
+    @property
+    def changelog_name(self) -> str:
         if self._changelog_name is None:
             self._changelog_name = self.changelog_topic.get_topic_name()
         return self._changelog_name
@@ -126,7 +127,7 @@ class OutputChangelogTable(faust.Table):  # type: ignore[type-arg]
         producer and committing."""
         if self._output is None or not len(self._pending):
             return 0
-        topic, send = self._changelog(), self._output.send_to
+        topic, send = self.changelog_name, self._output.send_to
         records = self._pending.drain()
         for partition, key, value in records:
             send(topic, partition, key, value)
