@@ -11,6 +11,7 @@ write the topic can set.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -174,12 +175,9 @@ class DeliveryHandler:
         note, readable = None, True
         if ack.note is not None:
             key = self._keys.key_for(ack.note.recipients)
-            try:
-                if key is None:
-                    raise OpenError
-                note = open_note(ack, self._agency_id, key)
-            except OpenError:
-                readable = False  # sealed to a key we do not hold: keep the answer
+            with contextlib.suppress(OpenError):
+                note = None if key is None else open_note(ack, self._agency_id, key)
+            readable = note is not None  # else sealed to a key we do not hold: keep the answer
         document = {
             "kind": DeliveryKind.ACKNOWLEDGEMENT.value,
             "ack_id": ack.ack_id,

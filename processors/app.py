@@ -7,10 +7,10 @@ logic of :mod:`processors.alerts`, :mod:`processors.ack_router`,
 as plain mappings.
 
 Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
-Outputs, table changelogs included (decision 13), go through :class:`KafkaSink`; waiting
-sightings and the tables' changes since the last commit are sent and the sink flushed by
-:class:`FlushBeforeCommit` before faust picks the offsets to commit; repeated outputs after a crash are absorbed by
-the alert-id deduplication here and downstream.
+Outputs, table changelogs included (decisions 13 and 16), go through :class:`KafkaSink`;
+waiting sightings and the tables' changes are sent and the sink flushed by
+:class:`FlushBeforeCommit` before faust picks the offsets to commit; repeated outputs
+after a crash are absorbed by the alert-id deduplication here and downstream.
 """
 
 from __future__ import annotations
@@ -309,12 +309,15 @@ def _add_housekeeping(
 
     app.timer(SIGHTING_BATCH_SECONDS, name="send-sightings")(send_sightings)
 
-    async def write_changelogs() -> None:
+    def write_changelogs() -> None:
         for table in tables:
             table.write_changelog()
 
+    async def write_changelogs_now() -> None:
+        write_changelogs()
+
     # Between commits too, so that a commit's flush has little left to wait for.
-    app.timer(CHANGELOG_WRITE_SECONDS, name="write-changelogs")(write_changelogs)
+    app.timer(CHANGELOG_WRITE_SECONDS, name="write-changelogs")(write_changelogs_now)
     install_strict_commits()
     watchdog = CommitWatchdog(app)
     interval = max(2.0, 2 * settings.commit_interval_seconds)
@@ -333,7 +336,6 @@ def _add_housekeeping(
 
     def before_commit() -> None:
         batches.flush()
-        for table in tables:
-            table.write_changelog()
+        write_changelogs()
 
     app.sensors.add(FlushBeforeCommit(sink, before_commit))

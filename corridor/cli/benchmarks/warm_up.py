@@ -95,6 +95,7 @@ def warm_up(
     """Run warm-up rounds (see the module docstring); what each one cost the broker."""
     pids = broker_pids(settings.home)
     rounds: list[dict[str, Any]] = []
+    settled = False
     for number in range(1, plan.max_rounds + 1):
         started = time.perf_counter()
         broker_before, compiler_before = _broker_seconds(pids)
@@ -127,11 +128,7 @@ def warm_up(
             }
         )
         report(f"warm-up round {number}: broker JIT compiler {compiler:.1f} s in {seconds:.0f} s")
-        if pids and compiler < plan.settled * seconds:
+        settled = bool(pids) and compiler < plan.settled * seconds
+        if settled:
             break
-    return {
-        "rounds": rounds,
-        "broker_local": bool(pids),
-        "settled": bool(pids)
-        and rounds[-1]["compiler_cpu_s"] < plan.settled * rounds[-1]["seconds"],
-    }
+    return {"rounds": rounds, "broker_local": bool(pids), "settled": settled}
