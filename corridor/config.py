@@ -51,10 +51,12 @@ class ProcessorSettings:
     link_window_seconds: int = 30 * 24 * 3600
     #: How often a worker looks for missed response deadlines and expired state.
     sweep_interval_seconds: float = 30.0
-    #: How often processed offsets are committed (outputs are flushed first).
+    #: How often processed offsets are committed (once their records are acknowledged).
     commit_interval_seconds: float = 2.8
     #: The asyncio event loop of a worker: "uvloop" (faster, the default) or "asyncio".
     event_loop: str = "uvloop"
+    #: Longest wait of a worker's fetch for partitions with nothing new (faust: 1500).
+    fetch_max_wait_ms: int = 25
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,20 +7,24 @@ logic of :mod:`processors.alerts`, :mod:`processors.ack_router`,
 as plain mappings.
 
 Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
-Outputs, table changelogs included (decisions 13 and 16), go through :class:`KafkaSink`;
-waiting sightings and the tables' changes are sent and the sink flushed by
-:class:`FlushBeforeCommit` before faust picks the offsets to commit; repeated outputs
-after a crash are absorbed by the alert-id deduplication here and downstream.
+Outputs go through one :class:`KafkaSink`, sightings and table changelogs (decisions 13
+and 16) through another, on its own connection: a broker handles one request of a
+connection at a time, so a slow changelog append never holds a delivery back. When a
+commit starts, :class:`CommitBarrier` sends what waits in memory and closes both
+producers' epochs before faust picks the offsets, and the commit waits for those
+records' acknowledgements before it sends the offsets (decision 17), without holding the
+event loop; repeated outputs after a crash are absorbed by the alert-id deduplication
+here and downstream.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import faust
@@ -33,6 +37,7 @@ from corridor.metrics import ProcessorMetrics
 from corridor.topics import ACKS_INBOUND, INBOUND
 from processors.ack_router import AckRouter
 from processors.alerts import AlertRouter, Limits
+from processors.commit_barrier import CommitBarrier
 from processors.commit_watchdog import CommitWatchdog, install_strict_commits
 from processors.correlation import Correlator, SightingBatches, TokenValues, sighting_entries
 from processors.dead_letters import DeadLetterReason
@@ -42,7 +47,7 @@ from processors.runtime import ProcessorRuntime, Topology, commands_topic, sight
 from processors.sweeper import Sweeper
 from processors.tables import OutputChangelogTable, changelog_bytes
 
-__all__ = ["FlushBeforeCommit", "ProcessorApp", "build_app"]
+__all__ = ["ProcessorApp", "build_app"]
 
 LOG = logging.getLogger("corridor.processor")
 _JSON: Any = faust.Schema(key_serializer="json", value_serializer="json")
@@ -50,42 +55,6 @@ _JSON: Any = faust.Schema(key_serializer="json", value_serializer="json")
 SIGHTING_BATCH_SECONDS = 0.05
 #: How often the tables' changes are handed to the producer between commits.
 CHANGELOG_WRITE_SECONDS = 1.0
-#: A commit's flush taking longer than this is logged (``commit_flush_slow``).
-SLOW_COMMIT_FLUSH_SECONDS = 0.2
-
-
-class FlushBeforeCommit(faust.Sensor):
-    """Sends what waits in memory and flushes the output producer when faust starts a
-    commit, before it picks offsets.
-
-    faust calls ``on_commit_initiated`` synchronously and then computes the offsets to
-    commit without yielding to the event loop, so every event counted as processed has
-    had its outputs acknowledged by the brokers.
-    """
-
-    def __init__(
-        self, sink: KafkaSink, pending: Callable[[], None] = lambda: None, **kwargs: Any
-    ) -> None:
-        super().__init__(**kwargs)
-        self._sink = sink
-        self._pending = pending
-
-    def on_commit_initiated(self, consumer: Any) -> Any:
-        started = time.perf_counter()
-        self._pending()
-        sent = time.perf_counter()
-        self._sink.flush()
-        took = time.perf_counter() - started
-        if took >= SLOW_COMMIT_FLUSH_SECONDS:
-            # The event loop waits for this: every event behind it waits as long.
-            log_event(
-                LOG,
-                "commit_flush_slow",
-                level=logging.WARNING,
-                send_ms=round((sent - started) * 1000, 1),
-                flush_ms=round((took - (sent - started)) * 1000, 1),
-            )
-        return None
 
 
 @dataclass
@@ -121,9 +90,12 @@ def build_app(
     *,
     directory: Callable[[], Directory],
     sink: KafkaSink,
+    internal: KafkaSink,
     codec: Codec,
     metrics: ProcessorMetrics,
 ) -> ProcessorApp:
+    """``sink`` writes the outputs (deliveries, audit, notices, dead letters);
+    ``internal`` the sightings and the tables' changelogs."""
     settings = runtime.settings.processor
     app_id = settings.app_id
     partitions = topology.partitions
@@ -172,7 +144,7 @@ def build_app(
             partitions=partitions,
             schema=_JSON,
             extra_topic_configs=internal_config,
-            output=sink,
+            output=internal,
             encode_value=encode_value,
         )
         return app.tables.add(created)
@@ -183,13 +155,9 @@ def build_app(
     emitter = Emitter(sink, codec, runtime.processor_id)
     limits = Limits.from_settings(settings)
 
-    sightings_name = sightings_topic(app_id)
-
-    def send_sightings(partition: int, key: bytes, value: bytes) -> None:
-        # Through the output producer, like every other record: faust's own send path
-        # costs several times more.
-        sink.send_to(sightings_name, partition, key, value)
-
+    # Through the internal producer, like the changelogs: faust's own send path costs
+    # several times more.
+    send_sightings = partial(internal.send_to, sightings_topic(app_id))
     batches = SightingBatches(send_sightings, partitions)
 
     alerts = AlertRouter(
@@ -247,6 +215,7 @@ def build_app(
                     emitter.dead_letter(source, failed, datetime.now(UTC))
                     metrics.dead_letters.labels("processor", failed.value).inc()
                 sink.poll()
+                internal.poll()
 
         return agent
 
@@ -271,7 +240,7 @@ def build_app(
         app,
         to_sweep=to_sweep,
         sweeper=sweeper,
-        sink=sink,
+        sinks=(sink, internal),
         batches=batches,
         tables=(alerts_table, tokens_table),
         metrics=metrics,
@@ -285,7 +254,7 @@ def _add_housekeeping(
     *,
     to_sweep: Any,
     sweeper: Sweeper,
-    sink: KafkaSink,
+    sinks: tuple[KafkaSink, KafkaSink],
     batches: SightingBatches,
     tables: Sequence[OutputChangelogTable],
     metrics: ProcessorMetrics,
@@ -329,7 +298,7 @@ def _add_housekeeping(
         metrics.workers.set(count)
         log_event(LOG, "partitions_assigned", inbound=count)
         # faust has created its topics by now; a commit must not wait for their leaders.
-        sink.know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
+        sinks[1].know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -338,4 +307,4 @@ def _add_housekeeping(
         batches.flush()
         write_changelogs()
 
-    app.sensors.add(FlushBeforeCommit(sink, before_commit))
+    app.sensors.add(CommitBarrier(sinks, before_commit))

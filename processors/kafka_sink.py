@@ -1,17 +1,22 @@
-"""The processors' output producer: librdkafka, buffered, flushed before every commit.
+"""The processors' output producers: librdkafka, buffered, acknowledged before commits.
 
 Deliveries, audit records, dead letters, notices, sightings and the tables' changelog
-records go through one idempotent confluent-kafka producer rather than faust's own,
-because faust's per-message send path costs several times more than ``produce``.
-At-least-once still holds because faust calls :meth:`KafkaSink.flush` (through
-:class:`processors.app.FlushBeforeCommit`) before it computes and commits offsets: an offset is committed only once every record produced for the events
-before it has been acknowledged by the brokers.
+records go through confluent-kafka producers rather than faust's own, because faust's
+per-message send path costs several times more than ``produce``. At-least-once still
+holds because a commit's offsets are picked only after the records produced before
+them were acknowledged (:mod:`processors.commit_barrier`): every record sent belongs to
+an *epoch*, a commit closes the current one, and :meth:`KafkaSink.wait_delivered`
+waits, without holding the event loop, until every record of the closed epochs has its
+delivery report.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException, Message
@@ -27,36 +32,61 @@ __all__ = ["KafkaSink"]
 LOG = logging.getLogger("corridor.processor.sink")
 #: Processed events per call to librdkafka's ``poll`` (see :meth:`KafkaSink.poll`).
 POLL_EVERY = 64
+#: How often :meth:`KafkaSink.wait_delivered` looks at the delivery reports.
+WAIT_POLL_SECONDS = 0.002
 
 
 class KafkaSink:
     """A :class:`processors.emitter.RecordSink` that writes to Kafka."""
 
-    def __init__(self, conn: Connection, **overrides: Any) -> None:
+    def __init__(
+        self, conn: Connection, kafka: Mapping[str, str] | None = None, **overrides: Any
+    ) -> None:
+        """``kafka`` is the ``[kafka]`` section of the settings: librdkafka properties
+        for every client. What at-least-once and the partition mapping rest on is set
+        after it and cannot be overridden there."""
         settings = {
-            # Only failures call back: one Python call per record would cost throughput.
-            "delivery.report.only.error": True,
             "linger.ms": 5,
+            **(kafka or {}),
+            **overrides,
             # Kafka's own partitioner, as every Corridor writer uses: one corridor key
             # lands on the same partition number whichever client writes it.
             "partitioner": "murmur2_random",
-            "on_delivery": self._on_delivery,
-            **overrides,
+            "enable.idempotence": True,
+            "acks": "all",
+            # Every record reports (to its epoch's counter): commits wait on them.
+            "delivery.report.only.error": False,
         }
         self._producer = producer(conn, **settings)
         self._failures: list[str] = []
         self._unpolled = 0
+        #: Records sent and not yet reported, per epoch; only epochs with some left.
+        self._outstanding: dict[int, int] = {}
+        self._epoch = 0
+        self._report: Callable[[KafkaError | None, Message], None] = partial(self._delivered, 0)
 
-    def _on_delivery(self, err: KafkaError | None, msg: Message) -> None:
+    def _delivered(self, epoch: int, err: KafkaError | None, msg: Message) -> None:
         if err is not None:
             self._failures.append(f"{msg.topic()}: {err.str()}")
+        left = self._outstanding[epoch] - 1
+        if left:
+            self._outstanding[epoch] = left
+        else:
+            del self._outstanding[epoch]
+
+    def _count(self) -> None:
+        epoch = self._epoch
+        self._outstanding[epoch] = self._outstanding.get(epoch, 0) + 1
 
     def send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers | None = None
     ) -> None:
         while True:
             try:
-                self._producer.produce(topic, value, key, headers=_headers(headers))
+                self._producer.produce(
+                    topic, value, key, headers=_headers(headers), on_delivery=self._report
+                )
+                self._count()
                 return
             except BufferError:
                 # The local queue is full: let librdkafka drain it, then retry.
@@ -66,7 +96,10 @@ class KafkaSink:
         """A record for one given partition (a table's changelog); ``None`` deletes."""
         while True:
             try:
-                self._producer.produce(topic, value, key, partition=partition)
+                self._producer.produce(
+                    topic, value, key, partition=partition, on_delivery=self._report
+                )
+                self._count()
                 return
             except BufferError:
                 self._producer.poll(0.05)
@@ -85,30 +118,59 @@ class KafkaSink:
 
     def poll(self) -> None:
         """Serve delivery reports; call once per processed event. Only every
-        ``POLL_EVERY`` calls reach librdkafka: reports come only for failures, and
-        :meth:`flush` serves them all before any commit anyway."""
+        ``POLL_EVERY`` calls reach librdkafka: the reports only count down, and
+        :meth:`wait_delivered` serves them itself when a commit waits on them."""
         self._unpolled += 1
         if self._unpolled >= POLL_EVERY:
             self._unpolled = 0
             self._producer.poll(0)
 
+    def close_epoch(self) -> int:
+        """End the current epoch and return it: records sent from now on belong to
+        the next one. Call it before the offsets to commit are picked."""
+        closed = self._epoch
+        self._epoch = closed + 1
+        self._report = partial(self._delivered, self._epoch)
+        return closed
+
+    def delivered(self, epoch: int) -> bool:
+        """Whether every record of ``epoch`` and of the epochs before it has been
+        acknowledged; raise if any of them failed."""
+        self._producer.poll(0)
+        self._raise_failures(0)
+        return not self._outstanding or min(self._outstanding) > epoch
+
+    async def wait_delivered(self, epoch: int, timeout: float = 30.0) -> None:
+        """Wait, yielding to the event loop, until :meth:`delivered` is true."""
+        deadline = time.monotonic() + timeout
+        while not self.delivered(epoch):
+            if time.monotonic() >= deadline:
+                left = sum(n for e, n in self._outstanding.items() if e <= epoch)
+                self._raise_failures(left, force=True)
+            await asyncio.sleep(WAIT_POLL_SECONDS)
+
     def flush(self, timeout: float = 30.0) -> None:
-        """Wait until every record sent so far is acknowledged; raise if any failed."""
+        """Wait until every record sent so far is acknowledged; raise if any failed.
+        Blocks: for shutdown and tests; commits use :meth:`wait_delivered`."""
         remaining = self._producer.flush(timeout)
-        if self._failures or remaining:
-            failures, self._failures = self._failures, []
-            detail = failures[0] if failures else f"{remaining} records unacknowledged"
-            log_event(
-                LOG,
-                "outputs_failed",
-                level=logging.ERROR,
-                failed=len(failures),
-                unacknowledged=remaining,
-            )
-            raise ProcessorError(
-                f"output records were not written ({detail}); offsets are not committed",
-                retriable=True,
-            )
+        self._raise_failures(remaining)
+
+    def _raise_failures(self, unacknowledged: int, *, force: bool = False) -> None:
+        if not (self._failures or unacknowledged or force):
+            return
+        failures, self._failures = self._failures, []
+        detail = failures[0] if failures else f"{unacknowledged} records unacknowledged"
+        log_event(
+            LOG,
+            "outputs_failed",
+            level=logging.ERROR,
+            failed=len(failures),
+            unacknowledged=unacknowledged,
+        )
+        raise ProcessorError(
+            f"output records were not written ({detail}); offsets are not committed",
+            retriable=True,
+        )
 
 
 def _headers(headers: Headers | None) -> list[tuple[str, str | bytes | None]] | None:

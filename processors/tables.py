@@ -1,4 +1,4 @@
-"""faust tables whose changelog records go through the output producer, once per commit.
+"""faust tables whose changelog records go through our own producer, once per second.
 
 faust writes a changelog record for every table write through its own producer
 (aiokafka, in Python, on the event loop); in a worker's profile that path cost more
@@ -8,12 +8,12 @@ picks it), JSON that faust's serializer reads back on recovery.
 
 A key written many times within a second gets one record, its newest value
 (:meth:`OutputChangelogTable.write_changelog`, called by a timer and by
-:class:`processors.app.FlushBeforeCommit` before the sink is flushed at a commit). A ``tokens``
+:class:`processors.commit_barrier.CommitBarrier` when a commit starts). A ``tokens``
 entry lists up to 64 sightings and changes on every sighting of its token: written
 whole each time, a common name's entries were most of the bytes a worker wrote (8.5 KB
 per alert against 0.7 KB for its delivery). A committed offset still never runs ahead
-of the table state its events wrote: every change made before the commit is on the
-brokers before the offsets are picked. A crash loses only changes whose events were not
+of the table state its events wrote: every change made before the offsets are picked
+is on the brokers before they are sent. A crash loses only changes whose events were not
 committed either, and those events are processed again.
 """
 

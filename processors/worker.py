@@ -21,6 +21,7 @@ from processors.app import build_app
 from processors.emitter import MAX_RECORD_BYTES
 from processors.errors import ProcessorError
 from processors.event_loop import install_event_loop
+from processors.fetch_wait import install_fetch_wait
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
 
@@ -32,6 +33,7 @@ LOG = logging.getLogger("corridor.processor")
 def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     """Serve until stopped (SIGTERM or SIGINT); raises CorridorError if it cannot start."""
     install_event_loop(runtime.settings.processor.event_loop)
+    install_fetch_wait(runtime.settings.processor.fetch_max_wait_ms)
     registry = CollectorRegistry()
     metrics = ProcessorMetrics.create(registry)
     conn = runtime.connection
@@ -55,13 +57,15 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         on_change=on_change,
         on_rejected=metrics.directory_rejected.inc,
     ).start()
-    sink = KafkaSink(conn)
+    sink = KafkaSink(conn, runtime.settings.kafka)
+    internal = KafkaSink(conn, runtime.settings.kafka)
     try:
         processor = build_app(
             runtime,
             topology,
             directory=watcher.current,
             sink=sink,
+            internal=internal,
             codec=codec,
             metrics=metrics,
         )
@@ -78,8 +82,9 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         worker.execute_from_commandline()
     finally:
         watcher.stop()
-        try:
-            sink.flush(timeout=10)
-        except ProcessorError:
-            # Uncommitted anyway: whoever takes the partitions processes them again.
-            log_event(LOG, "outputs_unflushed_at_exit", level=logging.WARNING)
+        for producer in (sink, internal):
+            try:
+                producer.flush(timeout=10)
+            except ProcessorError:
+                # Uncommitted anyway: whoever takes the partitions processes them again.
+                log_event(LOG, "outputs_unflushed_at_exit", level=logging.WARNING)

@@ -204,7 +204,15 @@ def start_node(libs: Path, log4j_config: Path, node: NodeSpec, *, heap: str = "5
     out = open(node.logs_dir / "stdout.log", "ab")  # noqa: SIM115 - handed to the child
     try:
         proc = subprocess.Popen(
-            [*_java_command(libs, log4j_config, node, heap), "kafka.Kafka", str(node.properties)],
+            [
+                *_java_command(libs, log4j_config, node, heap),
+                # Pauses and safepoints, rotated: a broker that stops answering for a
+                # second shows here whether its JVM stopped it.
+                f"-Xlog:gc,safepoint:file={node.logs_dir / 'gc.log'}:time,uptime"
+                ":filecount=5,filesize=20m",
+                "kafka.Kafka",
+                str(node.properties),
+            ],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -7,6 +7,7 @@ sent, so "no one else received it" is checked against the whole platform.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from collections.abc import Iterator
@@ -253,12 +254,26 @@ def test_acknowledgements_are_routed_to_the_issuer_only_from_recipients(
 
 
 def test_an_output_that_cannot_be_written_fails_the_flush(network: Network) -> None:
-    sink = KafkaSink(network.workspace.processor_connection(), **{"message.timeout.ms": 1500})
+    sink = KafkaSink(network.workspace.processor_connection(), {"message.timeout.ms": "1500"})
     sink.send(delivery_topic("XX-NO-SUCH-AGENCY"), b"RO>AT", b"lost")
     with pytest.raises(ProcessorError) as caught:
         sink.flush(timeout=10)
     assert caught.value.retriable
     sink.flush(timeout=10)  # the failure was reported once; the sink goes on
+
+
+def test_a_commit_waits_for_the_records_of_its_epoch_on_the_broker(network: Network) -> None:
+    """What a commit waits for (decision 17), against the broker: a written record
+    completes its epoch; one that cannot be written fails it."""
+    sink = KafkaSink(network.workspace.processor_connection(), {"message.timeout.ms": "1500"})
+    sink.send(delivery_topic("RO-ANITP"), b"RO>AT", b"written")
+    written = sink.close_epoch()
+    asyncio.run(sink.wait_delivered(written, timeout=10))
+    assert sink.delivered(written)
+    sink.send(delivery_topic("XX-NO-SUCH-AGENCY"), b"RO>AT", b"lost")
+    lost = sink.close_epoch()
+    with pytest.raises(ProcessorError, match="XX-NO-SUCH-AGENCY"):
+        asyncio.run(sink.wait_delivered(lost, timeout=10))
 
 
 def test_a_directory_entry_with_a_bad_signature_is_ignored_and_counted(

@@ -35,7 +35,7 @@ from .processing import Backlog, empty_agent, run_processor
 from .publishing import run_publisher
 from .summary import summarize
 from .warm_up import WarmUp, warm_up
-from .workload import load_average
+from .workload import load_average, write_back
 
 __all__ = ["FULL", "QUICK", "Scale", "run_suite"]
 
@@ -93,11 +93,12 @@ class _Run:
 
     def __init__(self, report: Callable[[str], None]) -> None:
         self.report = report
-        self.stages: dict[str, dict[str, float]] = {}
+        self.stages: dict[str, dict[str, float | None]] = {}
         self.errors: dict[str, str] = {}
 
     def stage(self, name: str, work: Callable[[], T]) -> T | None:
         self.report(f"{name}...")
+        written = write_back()
         load, started = load_average(), time.perf_counter()
         try:
             return work()
@@ -107,7 +108,12 @@ class _Run:
             return None
         finally:
             took = round(time.perf_counter() - started, 1)
-            self.stages[name] = {"seconds": took, "load_before": load, "load_after": load_average()}
+            self.stages[name] = {
+                "seconds": took,
+                "load_before": load,
+                "load_after": load_average(),
+                **written,
+            }
 
 
 def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) -> dict[str, Any]:

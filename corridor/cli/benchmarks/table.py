@@ -25,12 +25,22 @@ def _header(results: dict[str, Any]) -> list[str]:
     stages = results.get("stages", {})
     loads = [s["load_before"] for s in stages.values()] + [s["load_after"] for s in stages.values()]
     load = f"{min(loads):.1f}-{max(loads):.1f}" if loads else "-"
+    dirty = [s["dirty_mb"] for s in stages.values() if s.get("dirty_mb") is not None]
+    syncs = [s["sync_s"] for s in stages.values() if "sync_s" in s]
+    written = (
+        [
+            f"  written back before each stage: up to {max(dirty):,.0f} MB, sync up to {max(syncs):.1f} s"
+        ]
+        if dirty and syncs
+        else []
+    )
     return [
         f"Corridor benchmark ({results.get('scale')}), {results.get('date')}",
         f"  {machine.get('cpus')} CPUs ({machine.get('cpu_model') or 'unknown model'}), "
         f"Python {machine.get('python')}, load average {load} while measuring",
         f"  broker: {results['broker']['nodes']} node, {results['broker']['security']}; "
         f"alert {results.get('alert_bytes')} bytes encoded",
+        *written,
         "",
     ]
 

@@ -31,10 +31,12 @@ __all__ = [
     "alerts",
     "balanced_routes",
     "commit_end",
+    "dirty_megabytes",
     "end_offsets",
     "load_average",
     "partition_of",
     "proc_cpu_seconds",
+    "write_back",
 ]
 
 #: The issuer of every benchmark alert; its country (AT) is in every corridor.
@@ -117,6 +119,31 @@ def proc_cpu_seconds(pid: int) -> float:
 def load_average() -> float:
     """The one-minute load average of the machine (how busy it was while measuring)."""
     return round(os.getloadavg()[0], 2)
+
+
+def dirty_megabytes() -> float | None:
+    """Data written and not yet on disk, machine-wide (``Dirty`` in /proc/meminfo)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("Dirty:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def write_back() -> dict[str, float | None]:
+    """Put what earlier stages wrote on disk before the next one is measured.
+
+    A stage that writes hundreds of megabytes (plain Kafka's produce, the processor
+    stages) leaves them in the page cache; the kernel writes them back later, during
+    whatever runs then, and a broker appending meanwhile was measured stalling for
+    hundreds of milliseconds. ``sync`` makes that cost land between stages.
+    """
+    dirty, started = dirty_megabytes(), time.perf_counter()
+    os.sync()
+    return {"dirty_mb": dirty, "sync_s": round(time.perf_counter() - started, 2)}
 
 
 @dataclass(slots=True)
