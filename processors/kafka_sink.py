@@ -40,18 +40,13 @@ class KafkaSink:
     """A :class:`processors.emitter.RecordSink` that writes to Kafka."""
 
     def __init__(
-        self,
-        conn: Connection,
-        kafka: Mapping[str, str] | None = None,
-        *,
-        linger_ms: int = 5,
-        **overrides: Any,
+        self, conn: Connection, kafka: Mapping[str, str] | None = None, **overrides: Any
     ) -> None:
         """``kafka`` is the ``[kafka]`` section of the settings: librdkafka properties
-        for every client, ``linger.ms`` included. What at-least-once and the partition
-        mapping rest on is set after it and cannot be overridden there."""
+        for every client. What at-least-once and the partition mapping rest on is set
+        after it and cannot be overridden there."""
         settings = {
-            "linger.ms": linger_ms,
+            "linger.ms": 5,
             **(kafka or {}),
             **overrides,
             # Kafka's own partitioner, as every Corridor writer uses: one corridor key

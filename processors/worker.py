@@ -28,11 +28,6 @@ from processors.runtime import ProcessorRuntime, discover_topology, ensure_inter
 __all__ = ["run_worker"]
 
 LOG = logging.getLogger("corridor.processor")
-#: librdkafka's ``linger.ms`` of the outputs (deliveries, audit, notices, dead letters):
-#: at the platform's usual rates every record waits the whole linger, for nothing.
-OUTPUT_LINGER_MS = 1
-#: ``linger.ms`` of the sightings and changelogs: written in bursts, read by no one live.
-INTERNAL_LINGER_MS = 5
 
 
 def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
@@ -62,10 +57,8 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         on_change=on_change,
         on_rejected=metrics.directory_rejected.inc,
     ).start()
-    # A delivery waits in the producer at most OUTPUT_LINGER_MS to share a request;
-    # nobody waits on the internal records but the next commit.
-    sink = KafkaSink(conn, runtime.settings.kafka, linger_ms=OUTPUT_LINGER_MS)
-    internal = KafkaSink(conn, runtime.settings.kafka, linger_ms=INTERNAL_LINGER_MS)
+    sink = KafkaSink(conn, runtime.settings.kafka)
+    internal = KafkaSink(conn, runtime.settings.kafka)
     try:
         processor = build_app(
             runtime,

@@ -49,10 +49,6 @@ class StaticDirectory:
         return self._directory
 
 
-#: librdkafka's ``linger.ms`` of a publisher, unless ``[kafka]`` sets it.
-PUBLISH_LINGER_MS = 1
-
-
 def producer_config(settings: Settings) -> dict[str, Any]:
     """librdkafka settings of the publisher; the safety-relevant ones cannot be overridden.
 
@@ -61,9 +57,6 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     """
     return {
         "partitioner": "murmur2_random",
-        # An alert waits at most this long for others to share its request: an agency
-        # publishes a few at a time, and each would otherwise wait the whole 5 ms.
-        "linger.ms": PUBLISH_LINGER_MS,
         **settings.kafka,
         "message.timeout.ms": settings.producer.delivery_timeout_ms,
         "enable.idempotence": True,
