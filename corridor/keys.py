@@ -45,8 +45,10 @@ __all__ = [
     "KeyFiles",
     "KeyStoreError",
     "RetiredKey",
+    "finish_replacement",
     "forget_retired_key",
     "generate_agency_keys",
+    "interrupted_replacement",
     "key_files",
     "load_private_keys",
     "public_entry",
@@ -228,10 +230,84 @@ def write_private_keys(
         Path(directory).mkdir(mode=0o700, parents=True, exist_ok=True)
     except OSError as exc:
         raise KeyStoreError(f"{directory} cannot be created: {exc.strerror}") from exc
-    _write(files.signing, signing_pem, 0o600, force=force)
-    _write(files.encryption, encryption_pem, 0o600, force=force)
-    _write(files.manifest, _manifest_bytes(keys), 0o644, force=force)
+    written = (
+        (files.signing, signing_pem, 0o600),
+        (files.encryption, encryption_pem, 0o600),
+        (files.manifest, _manifest_bytes(keys), 0o644),
+    )
+    if not force:
+        for path, data, mode in written:
+            _write_new(path, data, mode)
+        return files
+    finish_replacement(files)
+    _replace_together(written)
     return files
+
+
+#: A key file written by a replacement, whole, and not yet renamed over its file.
+_NEXT = ".next"
+
+
+def _next(path: Path) -> Path:
+    return path.with_name(path.name + _NEXT)
+
+
+def _sync_directory(directory: Path) -> None:
+    """Make the renames inside ``directory`` durable (as the files' own fsync did)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return  # a platform that cannot open a directory: the rename is still atomic
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _replace_together(written: tuple[tuple[Path, bytes, int], ...]) -> None:
+    """Replace the key files so that a crash leaves the old set or one that
+    :func:`finish_replacement` completes: every new file is written whole beside its
+    file (``.next``) before the first rename, the manifest last, and the renames follow
+    in the same order, the manifest last again. A manifest's ``.next`` therefore exists
+    exactly while a replacement is written whole and not yet finished."""
+    for path, data, mode in written:
+        _write_new(_next(path), data, mode)
+    _sync_directory(written[0][0].parent)
+    for path, _, _ in written:
+        try:
+            os.replace(_next(path), path)
+        except OSError as exc:
+            raise KeyStoreError(f"{path} cannot be replaced: {exc.strerror}") from exc
+    _sync_directory(written[0][0].parent)
+
+
+def interrupted_replacement(files: KeyFiles) -> bool:
+    """Whether a replacement of these key files was written and not finished."""
+    return _next(files.manifest).exists()
+
+
+def finish_replacement(files: KeyFiles) -> bool:
+    """Complete a replacement that a crash stopped between its renames, or drop one
+    that it stopped while the new files were being written (the old set is whole
+    then); True if one was completed."""
+    order = (files.signing, files.encryption, files.manifest)
+    try:
+        if interrupted_replacement(files):
+            for path in order:
+                if _next(path).exists():
+                    os.replace(_next(path), path)
+            _sync_directory(files.manifest.parent)
+            return True
+        for path in order:
+            _next(path).unlink(missing_ok=True)
+    except OSError as exc:
+        raise KeyStoreError(
+            f"an interrupted replacement of the keys in {files.manifest.parent} cannot be "
+            f"finished: {exc.strerror}"
+        ) from exc
+    return False
 
 
 def _manifest_bytes(keys: AgencyKeys) -> bytes:
@@ -297,8 +373,24 @@ def _read_manifest(files: KeyFiles, agency_id: str) -> dict[str, Any]:
 def load_private_keys(
     directory: Path | str, agency_id: str, passphrase: bytes | None = None
 ) -> AgencyKeys:
-    """Load what :func:`write_private_keys` wrote, checking the files belong together."""
+    """Load what :func:`write_private_keys` wrote, checking the files belong together.
+
+    Loading never finishes an interrupted replacement itself: a rotation may be running
+    in another process. It says how to finish one when the files do not belong
+    together because of it."""
     files = key_files(directory, agency_id)
+    try:
+        return _load_private_keys(files, agency_id, passphrase)
+    except KeyStoreError as exc:
+        if not interrupted_replacement(files):
+            raise
+        raise KeyStoreError(
+            f"{exc}; a replacement of these keys was interrupted: run 'corridor keys rotate "
+            f"--agency {agency_id}' to complete it"
+        ) from exc
+
+
+def _load_private_keys(files: KeyFiles, agency_id: str, passphrase: bytes | None) -> AgencyKeys:
     manifest = _read_manifest(files, agency_id)
     sig_id, sig_public, sig_from = _manifest_key(manifest, "signing_keys", files.manifest)
     enc_id, enc_public, enc_from = _manifest_key(manifest, "encryption_keys", files.manifest)
@@ -368,10 +460,15 @@ def rotate_agency_keys(
     The replaced encryption key is written to the retired folder (0600, same passphrase)
     before anything is replaced, so a rotation that stops half-way never loses a key
     that alerts are sealed to; running it again after such a stop finds the saved key
-    and goes on. Returns the new keys, retired ones included.
+    and goes on. The three key files are replaced together (:func:`_replace_together`):
+    run again after a crash between their renames, it completes that rotation instead
+    of starting another. Returns the new keys, retired ones included.
     """
-    current = load_private_keys(directory, agency_id, passphrase)
     files = key_files(directory, agency_id)
+    if finish_replacement(files):
+        # A crash stopped this rotation between its renames: it is done now.
+        return load_private_keys(directory, agency_id, passphrase)
+    current = load_private_keys(directory, agency_id, passphrase)
     fresh = generate_agency_keys(agency_id, now=now)
     if fresh.valid_from <= current.valid_from:
         raise KeyStoreError(

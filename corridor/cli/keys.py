@@ -20,6 +20,8 @@ from corridor.keys import (
     KeyStoreError,
     forget_retired_key,
     generate_agency_keys,
+    interrupted_replacement,
+    key_files,
     public_entry,
     rotate_agency_keys,
     write_private_keys,
@@ -122,6 +124,12 @@ def rotate(
     passphrase = passphrase_from_env(passphrase_env)
     directory = _keys_dir(ctx, agency, directory)
     try:
+        if interrupted_replacement(key_files(directory, agency)):
+            click.echo(
+                f"A rotation of the keys of {agency} was interrupted; completing it "
+                "(no new keys are made).",
+                err=True,
+            )
         rotated = rotate_agency_keys(directory, agency, passphrase)
     except KeyStoreError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import corridor.keys as keys_module
 from corridor.cli.keys import keys as keys_group
 from corridor.cli.main import cli
 from corridor.envelope import EncryptionKey, Sealer, open_alert
@@ -212,3 +215,93 @@ def test_cli_rotate_defaults_to_the_agency_keys_of_the_home(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     after = load_private_keys(keys_dir, "AT-BKA")
     assert [r.key.key_id for r in after.retired] == [before.encryption.key_id]
+
+
+class _Crash(BaseException):
+    """The process dying at this point (nothing after it runs)."""
+
+
+def _crash_after(monkeypatch: pytest.MonkeyPatch, step: str, calls: int) -> None:
+    """Let ``calls`` renames (``step="rename"``) or new files (``"write"``) of the key
+    store through, then die."""
+    real: Callable[..., None] = os.replace if step == "rename" else keys_module._write_new
+    done: list[object] = []
+
+    def dying(*args: object) -> None:
+        if len(done) >= calls:
+            raise _Crash
+        done.append(args)
+        real(*args)
+
+    if step == "rename":
+        monkeypatch.setattr(os, "replace", dying)
+    else:
+        monkeypatch.setattr(keys_module, "_write_new", dying)
+
+
+@pytest.mark.parametrize("renamed", [0, 1, 2])
+def test_a_rotation_stopped_between_its_renames_is_completed_by_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renamed: int
+) -> None:
+    first = generate_agency_keys("AT-BKA", now=T0)
+    files = write_private_keys(tmp_path, first)
+    with monkeypatch.context() as crashing:
+        _crash_after(crashing, "rename", renamed)
+        with pytest.raises(_Crash):
+            rotate_agency_keys(tmp_path, "AT-BKA", now=T1)
+    if renamed:
+        with pytest.raises(KeyStoreError, match="was interrupted: run 'corridor keys rotate"):
+            load_private_keys(tmp_path, "AT-BKA")
+    interrupted = json.loads((tmp_path / "AT-BKA.keys.json.next").read_text())
+
+    completed = rotate_agency_keys(tmp_path, "AT-BKA", now=T2)
+
+    # The interrupted rotation's keys, not a third set: nothing was published for T2.
+    assert completed.encryption.key_id == interrupted["encryption_keys"][0]["key_id"]
+    assert completed.signing.key_id == interrupted["signing_keys"][0]["key_id"]
+    loaded = load_private_keys(tmp_path, "AT-BKA")
+    assert loaded.encryption.key_id == completed.encryption.key_id
+    assert [r.key.key_id for r in loaded.retired] == [first.encryption.key_id]
+    assert _opens(loaded, first.encryption) == b"body"
+    assert not list(tmp_path.glob("*.next"))
+    assert stat.S_IMODE(files.signing.stat().st_mode) == 0o600
+
+
+def test_a_rotation_stopped_while_writing_leaves_the_old_keys_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = generate_agency_keys("AT-BKA", now=T0)
+    write_private_keys(tmp_path, first)
+    with monkeypatch.context() as crashing:
+        # The kept key and the signing key's new file are written, then the process dies.
+        _crash_after(crashing, "write", 2)
+        with pytest.raises(_Crash):
+            rotate_agency_keys(tmp_path, "AT-BKA", now=T1)
+    assert list(tmp_path.glob("*.next")) == [tmp_path / "AT-BKA.signing.pem.next"]
+    assert load_private_keys(tmp_path, "AT-BKA").encryption.key_id == first.encryption.key_id
+
+    rotated = rotate_agency_keys(tmp_path, "AT-BKA", now=T1)  # a whole new rotation
+
+    assert rotated.encryption.key_id != first.encryption.key_id
+    assert load_private_keys(tmp_path, "AT-BKA").signing.key_id == rotated.signing.key_id
+    assert not list(tmp_path.glob("*.next"))
+
+
+def test_cli_rotate_says_it_completes_an_interrupted_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_private_keys(tmp_path, generate_agency_keys("AT-BKA", now=T0))
+    with monkeypatch.context() as crashing:
+        _crash_after(crashing, "rename", 1)
+        with pytest.raises(_Crash):
+            rotate_agency_keys(tmp_path, "AT-BKA", now=T1)
+
+    result = CliRunner().invoke(
+        keys_group, ["rotate", "--agency", "AT-BKA", "--dir", str(tmp_path)]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "was interrupted; completing it" in result.stderr
+    assert json.loads(result.stdout)["signing_keys"][0]["key_id"] == (
+        load_private_keys(tmp_path, "AT-BKA").signing.key_id
+    )
