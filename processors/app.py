@@ -240,7 +240,8 @@ def build_app(
         app,
         to_sweep=to_sweep,
         sweeper=sweeper,
-        sinks=(sink, internal),
+        sink=sink,
+        internal=internal,
         batches=batches,
         tables=(alerts_table, tokens_table),
         metrics=metrics,
@@ -254,7 +255,8 @@ def _add_housekeeping(
     *,
     to_sweep: Any,
     sweeper: Sweeper,
-    sinks: tuple[KafkaSink, KafkaSink],
+    sink: KafkaSink,
+    internal: KafkaSink,
     batches: SightingBatches,
     tables: Sequence[OutputChangelogTable],
     metrics: ProcessorMetrics,
@@ -298,7 +300,7 @@ def _add_housekeeping(
         metrics.workers.set(count)
         log_event(LOG, "partitions_assigned", inbound=count)
         # faust has created its topics by now; a commit must not wait for their leaders.
-        sinks[1].know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
+        internal.know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -307,4 +309,4 @@ def _add_housekeeping(
         batches.flush()
         write_changelogs()
 
-    app.sensors.add(CommitBarrier(sinks, before_commit))
+    app.sensors.add(CommitBarrier((sink, internal), before_commit))
