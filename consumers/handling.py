@@ -24,7 +24,13 @@ from corridor.acks import Acknowledgement, ack_from_record, open_note, verify_ac
 from corridor.codec import Codec
 from corridor.codec_errors import DecodeError, RecordError
 from corridor.domain import Directory, SealedAlert, WrappedKey
-from corridor.envelope import OpenError, VerificationError, open_alert, verify_alert
+from corridor.envelope import (
+    OpenError,
+    UnwrappedKeys,
+    VerificationError,
+    open_alert,
+    verify_alert,
+)
 from corridor.keys import AgencyKeys
 from corridor.records import alert_from_record, metadata_to_record
 
@@ -94,6 +100,9 @@ class DeliveryHandler:
         self._codec = codec
         self._directory = directory
         self._clock = clock
+        # Alerts of one issuer to the same recipients share a wrap for a while
+        # (CORRIDOR-2): unwrap it once.
+        self._unwrapped = UnwrappedKeys()
 
     def handle(self, value: bytes | None, source: SourceRecord) -> Delivery | Rejection:
         if value is None:
@@ -137,7 +146,7 @@ class DeliveryHandler:
                     RejectionReason.OPEN_FAILED, _not_held(alert.recipients, self._agency_id)
                 )
             try:
-                body_bytes = open_alert(alert, self._agency_id, key)
+                body_bytes = open_alert(alert, self._agency_id, key, unwrapped=self._unwrapped)
             except OpenError as exc:
                 return Rejection(RejectionReason.OPEN_FAILED, str(exc))
             try:

@@ -84,6 +84,12 @@ class ProducerSettings:
     delivery_timeout_ms: int = 30000
     #: How long to wait for the cluster (and the directory) before failing a publisher.
     connect_timeout_seconds: float = 10.0
+    #: Alerts sealed under one wrapping key for the same recipient keys (decision 18).
+    #: 1 seals every alert under its own wrapped key (suite CORRIDOR-1), the format
+    #: consumers older than this setting can read.
+    key_reuse_alerts: int = 1000
+    #: Seconds one wrapping key may serve new alerts.
+    key_reuse_seconds: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)

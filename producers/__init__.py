@@ -27,7 +27,13 @@ from producers.exceptions import (
     ProducerError,
     PublisherClosedError,
 )
-from producers.factory import StaticDirectory, open_publisher, probe_cluster, producer_config
+from producers.factory import (
+    StaticDirectory,
+    alert_sealer,
+    open_publisher,
+    probe_cluster,
+    producer_config,
+)
 from producers.input import InputRecord, count_lines, read_alerts
 from producers.prepare import CheckedAlert, PreparedAlert, Preparer
 from producers.publisher import Delivery, DeliveryCallback, DirectorySource, Publisher
@@ -56,6 +62,7 @@ __all__ = [
     "Publisher",
     "PublisherClosedError",
     "StaticDirectory",
+    "alert_sealer",
     "count_lines",
     "make_alert_id",
     "open_publisher",

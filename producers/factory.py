@@ -21,7 +21,8 @@ from corridor.config import Settings
 from corridor.connection import Connection
 from corridor.directory_topic import DirectoryWatcher, read_directory
 from corridor.domain import Directory
-from corridor.envelope import SigningKey
+from corridor.envelope import REUSED_WRAP_SUITE, KeyReuse, Sealer, SealError, SigningKey
+from corridor.exceptions import ConfigError
 from corridor.kafka_clients import admin_client, producer
 from corridor.keys import signing_key_published
 from corridor.logs import log_event
@@ -34,7 +35,13 @@ from producers.prepare import Preparer
 from producers.publisher import Publisher
 from producers.rules import Limits
 
-__all__ = ["StaticDirectory", "open_publisher", "probe_cluster", "producer_config"]
+__all__ = [
+    "StaticDirectory",
+    "alert_sealer",
+    "open_publisher",
+    "probe_cluster",
+    "producer_config",
+]
 
 LOG = logging.getLogger("corridor.producers")
 
@@ -47,6 +54,25 @@ class StaticDirectory:
 
     def current(self) -> Directory:
         return self._directory
+
+
+def alert_sealer(settings: Settings) -> Sealer:
+    """The sealer of a publisher: wrapping keys reused as ``[producer]`` allows.
+
+    ``key_reuse_alerts = 1`` keeps the one-wrap-per-alert format (``CORRIDOR-1``) for
+    networks whose consumers do not read ``CORRIDOR-2`` yet.
+    """
+    alerts, seconds = settings.producer.key_reuse_alerts, settings.producer.key_reuse_seconds
+    try:
+        reuse = KeyReuse(max_alerts=alerts, max_age=seconds)
+    except SealError as exc:
+        raise ConfigError(
+            f"[producer] key_reuse_alerts ({alerts}) must be at least 1 and "
+            f"key_reuse_seconds ({seconds}) positive"
+        ) from exc
+    if reuse.max_alerts == 1:
+        return Sealer()
+    return Sealer(suite=REUSED_WRAP_SUITE, key_reuse=reuse)
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
@@ -141,6 +167,7 @@ def open_publisher(
         codec=codec,
         max_body_bytes=settings.producer.max_body_bytes,
         limits=limits,
+        sealer=alert_sealer(settings),
     )
     delivery_timeout = settings.producer.delivery_timeout_ms / 1000
     if dry_run:

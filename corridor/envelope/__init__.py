@@ -29,18 +29,22 @@ from corridor.envelope.errors import (
 )
 from corridor.envelope.keys import EncryptionKey, RecipientKey, SigningKey
 from corridor.envelope.payload import SealedPayload, open_payload, payload_value
+from corridor.envelope.reuse import KeyReuse
 from corridor.envelope.signing import signed_bytes, verify_signature
-from corridor.envelope.suites import DEFAULT_SUITE, SUITES, CipherSuite
+from corridor.envelope.suites import DEFAULT_SUITE, REUSED_WRAP_SUITE, SUITES, CipherSuite
+from corridor.envelope.unwrapped import UnwrappedKeys
 
 __all__ = [
     "ALERT_SIGNATURE_CONTEXT",
     "DEFAULT_CLOCK_SKEW",
     "DEFAULT_SUITE",
+    "REUSED_WRAP_SUITE",
     "SUITES",
     "CipherSuite",
     "EncryptionKey",
     "InvalidAlert",
     "KeyFormatError",
+    "KeyReuse",
     "OpenError",
     "RandomSource",
     "RecipientKey",
@@ -49,6 +53,7 @@ __all__ = [
     "SealedPayload",
     "Sealer",
     "SigningKey",
+    "UnwrappedKeys",
     "VerificationError",
     "alert_body_aad",
     "alert_signed_bytes",

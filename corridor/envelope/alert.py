@@ -5,7 +5,10 @@ What each part covers (all encodings are :mod:`corridor.canonical`):
 * body AAD = ``("corridor/v1/alert-body", suite, metadata)``: the clear metadata is
   authenticated with the body, so changing any metadata field makes opening fail;
 * each data key is HPKE-wrapped with ``info`` binding the suite, ``("alert", alert_id)``
-  and the recipient's agency and key id (see :mod:`corridor.envelope.body`);
+  and the recipient's agency and key id (see :mod:`corridor.envelope.body`); under
+  ``CORRIDOR-2`` the wrapped key is the issuer's reusable wrapping key, the label is
+  ``("issuer", issuer)``, and the body key is derived from it, the alert id and the
+  nonce (see :mod:`corridor.envelope.reuse`);
 * the signature covers, under context ``"alert"``, the body AAD, nonce, ciphertext,
   every wrapped key with its ids, and the signer's key id.
 
@@ -24,10 +27,11 @@ from datetime import UTC, datetime, timedelta
 from corridor import canonical
 from corridor.canonical import Canonical
 from corridor.domain import Agency, AlertMetadata, SealedAlert, WrappedKey
-from corridor.envelope.body import RandomSource, open_body, seal_body
+from corridor.envelope.body import RandomSource, open_body, seal_body, seal_body_derived
 from corridor.envelope.errors import InvalidAlert, OpenError, RejectReason, SealError
 from corridor.envelope.keys import EncryptionKey, RecipientKey, SigningKey
 from corridor.envelope.payload import SealedPayload, seal_payload
+from corridor.envelope.reuse import KeyReuse, WrappingKeys
 from corridor.envelope.signing import signature_valid, signed_bytes
 from corridor.envelope.suites import (
     COMMITMENT_LENGTH,
@@ -38,6 +42,7 @@ from corridor.envelope.suites import (
     SUITES,
     CipherSuite,
 )
+from corridor.envelope.unwrapped import UnwrappedKeys
 
 __all__ = [
     "ALERT_SIGNATURE_CONTEXT",
@@ -80,7 +85,9 @@ def _body_aad(suite_id: str, metadata: AlertMetadata) -> bytes:
     return _LAST_AAD.get(suite_id, metadata)
 
 
-def _wrap_label(metadata: AlertMetadata) -> Canonical:
+def _wrap_label(suite: CipherSuite, metadata: AlertMetadata) -> Canonical:
+    if suite.derives_body_key:
+        return ("issuer", metadata.issuer)
     return ("alert", metadata.alert_id)
 
 
@@ -125,18 +132,33 @@ class Sealer:
     ``randomness`` supplies data keys and nonces. It exists only so known-answer tests can
     fix them; leave it at its default (``os.urandom``) everywhere else. HPKE's ephemeral
     keys are drawn inside the library whatever is passed here.
+
+    ``key_reuse`` is for a suite that reuses wrapping keys (``CORRIDOR-2``), and
+    required by one: how many alerts and how long one wrapping key serves one set of
+    recipient keys.
     """
 
-    __slots__ = ("_randomness", "_suite")
+    __slots__ = ("_randomness", "_suite", "_wrapping")
 
     def __init__(
-        self, *, suite: str = DEFAULT_SUITE, randomness: RandomSource = os.urandom
+        self,
+        *,
+        suite: str = DEFAULT_SUITE,
+        randomness: RandomSource = os.urandom,
+        key_reuse: KeyReuse | None = None,
     ) -> None:
         found = SUITES.get(suite)
         if found is None:
             raise SealError(f"unsupported suite {suite!r}")
         self._suite: CipherSuite = found
         self._randomness = randomness
+        self._wrapping: WrappingKeys | None = None
+        if found.derives_body_key:
+            if key_reuse is None:
+                raise SealError(f"suite {suite} needs key_reuse (how far to reuse a wrap)")
+            self._wrapping = WrappingKeys(found, key_reuse, randomness=randomness)
+        elif key_reuse is not None:
+            raise SealError(f"suite {suite} does not reuse wrapping keys")
 
     @property
     def suite(self) -> str:
@@ -151,7 +173,8 @@ class Sealer:
     ) -> SealedAlert:
         """Encrypt ``body`` (already Avro-encoded) for ``recipients`` and sign the envelope.
 
-        One AES-GCM encryption, one HPKE wrap per recipient, one signature.
+        One AES-GCM encryption, one HPKE wrap per recipient (or none, while a wrapping
+        key for exactly these recipients may be reused), one signature.
         """
         if not isinstance(signer, SigningKey):
             raise SealError("signer must be a SigningKey")
@@ -159,14 +182,27 @@ class Sealer:
             aad = _body_aad(self._suite.id, metadata)
         except canonical.CanonicalError as exc:
             raise SealError(f"alert {metadata.alert_id}: metadata cannot be signed: {exc}") from exc
-        sealed = seal_body(
-            self._suite,
-            body,
-            aad=aad,
-            label=_wrap_label(metadata),
-            recipients=recipients,
-            randomness=self._randomness,
-        )
+        label = _wrap_label(self._suite, metadata)
+        if self._wrapping is None:
+            sealed = seal_body(
+                self._suite,
+                body,
+                aad=aad,
+                label=label,
+                recipients=recipients,
+                randomness=self._randomness,
+            )
+        else:
+            wrapping = self._wrapping.get(label, recipients)
+            sealed = seal_body_derived(
+                self._suite,
+                body,
+                aad=aad,
+                wrapping_key=wrapping.key,
+                wrapped=wrapping.recipients,
+                context=metadata.alert_id,
+                randomness=self._randomness,
+            )
         signature = signer.sign(
             ALERT_SIGNATURE_CONTEXT,
             _signed_value(aad, sealed.nonce, sealed.ciphertext, sealed.recipients, signer.key_id),
@@ -265,10 +301,17 @@ def verify_alert(
         raise InvalidAlert(RejectReason.CREATED_IN_FUTURE)
 
 
-def open_alert(alert: SealedAlert, recipient_id: str, key: EncryptionKey) -> bytes:
+def open_alert(
+    alert: SealedAlert,
+    recipient_id: str,
+    key: EncryptionKey,
+    *,
+    unwrapped: UnwrappedKeys | None = None,
+) -> bytes:
     """Decrypt the body with the recipient's key; does NOT check who signed it.
 
-    Raises :class:`OpenError` for every failure: not a recipient, wrong key, an
+    ``unwrapped`` lets a recipient that opens many alerts unwrap a reused wrapping key
+    once. Raises :class:`OpenError` for every failure: not a recipient, wrong key, an
     unsupported suite, or anything tampered with.
     """
     suite = SUITES.get(alert.suite)
@@ -284,9 +327,11 @@ def open_alert(alert: SealedAlert, recipient_id: str, key: EncryptionKey) -> byt
         ciphertext=alert.body_ciphertext,
         recipients=alert.recipients,
         aad=aad,
-        label=_wrap_label(alert.metadata),
+        label=_wrap_label(suite, alert.metadata),
         recipient_id=recipient_id,
         key=key,
+        context=alert.metadata.alert_id,
+        unwrapped=unwrapped,
     )
 
 
@@ -297,7 +342,8 @@ def verify_and_open(
     key: EncryptionKey,
     *,
     at_time: datetime | None = None,
+    unwrapped: UnwrappedKeys | None = None,
 ) -> bytes:
     """What a recipient should call: :func:`verify_alert`, then :func:`open_alert`."""
     verify_alert(alert, issuer, at_time=at_time)
-    return open_alert(alert, recipient_id, key)
+    return open_alert(alert, recipient_id, key, unwrapped=unwrapped)

@@ -13,6 +13,10 @@ it, domain-separated); an opener checks the commitment before decrypting, and si
 ciphertext is signed, every recipient of one alert reads the same body.
 
 Layout of ``ciphertext``: ``commitment (32) || AES-GCM ciphertext || tag (16)``.
+
+A suite that derives body keys (``CORRIDOR-2``) wraps a reusable *wrapping key* instead
+and derives each body key from it (:func:`derive_body_key`); the commitment is then to
+the derived body key, so every recipient still reads the same body.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDFExpand
 
 from corridor import canonical
 from corridor.canonical import Canonical
@@ -38,8 +44,18 @@ from corridor.envelope.suites import (
     NONCE_LENGTH,
     CipherSuite,
 )
+from corridor.envelope.unwrapped import UnwrappedKeys
 
-__all__ = ["RandomSource", "SealedBody", "open_body", "seal_body"]
+__all__ = [
+    "RandomSource",
+    "SealedBody",
+    "check_recipients",
+    "derive_body_key",
+    "open_body",
+    "seal_body",
+    "seal_body_derived",
+    "wrap_key",
+]
 
 #: Where fresh data keys and nonces come from. Only tests pass anything but os.urandom,
 #: to make known-answer vectors; production code must never override it.
@@ -47,6 +63,7 @@ RandomSource = Callable[[int], bytes]
 
 WRAP_CONTEXT = "corridor/v1/data-key-wrap"
 COMMIT_CONTEXT = "corridor/v1/data-key-commitment"
+BODY_KEY_CONTEXT = "corridor/v2/alert-body-key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +88,8 @@ def _random(randomness: RandomSource, length: int, what: str) -> bytes:
     return value
 
 
-def seal_body(
-    suite: CipherSuite,
-    plaintext: bytes,
-    *,
-    aad: bytes,
-    label: Canonical,
-    recipients: Sequence[RecipientKey],
-    randomness: RandomSource = os.urandom,
-) -> SealedBody:
-    """Encrypt ``plaintext`` for ``recipients``; ``aad`` is authenticated, not encrypted."""
-    if not isinstance(plaintext, bytes):
-        raise SealError("the body to seal must be bytes")
+def check_recipients(recipients: Sequence[RecipientKey]) -> None:
+    """At least one recipient, each a :class:`RecipientKey`, none listed twice."""
     if not recipients:
         raise SealError("an alert needs at least one recipient")
     seen: set[tuple[str, str]] = set()
@@ -96,11 +103,72 @@ def seal_body(
             )
         seen.add(ident)
 
+
+def wrap_key(
+    suite: CipherSuite, key: bytes, label: Canonical, recipients: Sequence[RecipientKey]
+) -> tuple[WrappedKey, ...]:
+    """HPKE-wrap ``key`` for each recipient, bound to ``label`` and the recipient's ids."""
+    check_recipients(recipients)
+    return tuple(_wrap(suite, key, label, recipient) for recipient in recipients)
+
+
+def derive_body_key(suite: CipherSuite, wrapping_key: bytes, context: Canonical) -> bytes:
+    """One alert's body key under a reused wrapping key (suites that derive it).
+
+    HKDF-Expand (RFC 5869) with the wrapping key as the pseudorandom key: it is 32
+    uniformly random bytes, so the extract step would add nothing. ``context`` holds the
+    alert id and the alert's fresh nonce, so every sealing gets its own key even when an
+    alert is sealed twice.
+    """
+    info = canonical.encode((BODY_KEY_CONTEXT, suite.id, context))
+    return HKDFExpand(hashes.SHA256(), DATA_KEY_LENGTH, info).derive(wrapping_key)
+
+
+def seal_body(
+    suite: CipherSuite,
+    plaintext: bytes,
+    *,
+    aad: bytes,
+    label: Canonical,
+    recipients: Sequence[RecipientKey],
+    randomness: RandomSource = os.urandom,
+) -> SealedBody:
+    """Encrypt ``plaintext`` for ``recipients`` under a fresh data key wrapped for this
+    one sealing; ``aad`` is authenticated, not encrypted."""
+    if suite.derives_body_key:
+        raise SealError(f"suite {suite.id} seals alerts only, with a reused wrapping key")
+    if not isinstance(plaintext, bytes):
+        raise SealError("the body to seal must be bytes")
+    check_recipients(recipients)
     data_key = _random(randomness, DATA_KEY_LENGTH, "data key")
     nonce = _random(randomness, NONCE_LENGTH, "nonce")
-    body = AESGCM(data_key).encrypt(nonce, plaintext, aad)
-    wrapped = tuple(_wrap(suite, data_key, label, recipient) for recipient in recipients)
-    return SealedBody(nonce, _commitment(suite, data_key) + body, wrapped)
+    wrapped = wrap_key(suite, data_key, label, recipients)
+    return SealedBody(nonce, _encrypt(suite, data_key, nonce, plaintext, aad), wrapped)
+
+
+def seal_body_derived(
+    suite: CipherSuite,
+    plaintext: bytes,
+    *,
+    aad: bytes,
+    wrapping_key: bytes,
+    wrapped: tuple[WrappedKey, ...],
+    context: Canonical,
+    randomness: RandomSource = os.urandom,
+) -> SealedBody:
+    """Encrypt ``plaintext`` under a body key derived from ``wrapping_key`` (already
+    wrapped for the recipients as ``wrapped``) and ``context`` with a fresh nonce."""
+    if not suite.derives_body_key:
+        raise SealError(f"suite {suite.id} does not derive body keys")
+    if not isinstance(plaintext, bytes):
+        raise SealError("the body to seal must be bytes")
+    nonce = _random(randomness, NONCE_LENGTH, "nonce")
+    body_key = derive_body_key(suite, wrapping_key, (context, nonce))
+    return SealedBody(nonce, _encrypt(suite, body_key, nonce, plaintext, aad), wrapped)
+
+
+def _encrypt(suite: CipherSuite, key: bytes, nonce: bytes, plaintext: bytes, aad: bytes) -> bytes:
+    return _commitment(suite, key) + AESGCM(key).encrypt(nonce, plaintext, aad)
 
 
 def _wrap(
@@ -134,10 +202,14 @@ def open_body(
     label: Canonical,
     recipient_id: str,
     key: EncryptionKey,
+    context: Canonical = None,
+    unwrapped: UnwrappedKeys | None = None,
 ) -> bytes:
-    """Unwrap the data key addressed to ``(recipient_id, key.key_id)`` and decrypt.
+    """Unwrap the key addressed to ``(recipient_id, key.key_id)`` and decrypt.
 
-    Raises :class:`OpenError` for every failure, whatever its cause.
+    For a suite that derives body keys, ``context`` is the one the sealer used (the
+    alert id) and ``unwrapped`` may remember wrapping keys already unwrapped. Raises
+    :class:`OpenError` for every failure, whatever its cause.
     """
     try:
         if not isinstance(key, EncryptionKey) or key.kem != suite.kem:
@@ -151,7 +223,16 @@ def open_body(
         if len(nonce) != NONCE_LENGTH or len(ciphertext) < COMMITMENT_LENGTH + GCM_TAG_LENGTH:
             raise OpenError
         info = wrap_info(suite, label, entry.agency_id, entry.key_id)
-        data_key = suite.hpke.decrypt(entry.enc + entry.wrapped_key, key.private_key(), info=info)
+        sealed_key = entry.enc + entry.wrapped_key
+        data_key = unwrapped.get(key, info, sealed_key) if unwrapped is not None else None
+        if data_key is None:
+            data_key = suite.hpke.decrypt(sealed_key, key.private_key(), info=info)
+            if unwrapped is not None and suite.derives_body_key:
+                unwrapped.put(key, info, sealed_key, data_key)
+        if suite.derives_body_key:
+            if context is None or len(data_key) != DATA_KEY_LENGTH:
+                raise OpenError
+            data_key = derive_body_key(suite, data_key, (context, nonce))
         commitment, body = ciphertext[:COMMITMENT_LENGTH], ciphertext[COMMITMENT_LENGTH:]
         if len(data_key) != DATA_KEY_LENGTH or not hmac.compare_digest(
             commitment, _commitment(suite, data_key)

@@ -8,6 +8,16 @@ suites registered here; anything else is rejected before any key is touched.
 Today every suite shares the body cipher (AES-256-GCM, 32-byte key, 12-byte nonce) and
 the signature (Ed25519); a suite that changes those adds fields here and a branch in the
 sealing code, it does not repurpose an existing id.
+
+The two suites differ in what the wrapped key is (decision 18):
+
+* ``CORRIDOR-1``: the wrapped key is the alert's own data key, wrapped for that alert
+  alone (the wrap's label is the alert id);
+* ``CORRIDOR-2``: the wrapped key is a *wrapping key* that an issuer reuses, for a bounded
+  number of alerts and time, for one exact set of recipient keys (the wrap's label is
+  the issuer). Each alert's body key is derived from it with HKDF-Expand over the alert
+  id and the alert's nonce, so no two alerts share a body key and the costly HPKE wrap
+  is paid once per set of recipients instead of once per alert.
 """
 
 from __future__ import annotations
@@ -21,8 +31,10 @@ from cryptography.hazmat.primitives.asymmetric import x25519
 
 __all__ = [
     "DEFAULT_SUITE",
+    "REUSED_WRAP_SUITE",
     "SUITES",
     "SUITE_X25519_AES256GCM_ED25519",
+    "SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519",
     "CipherSuite",
     "HpkePublicKey",
 ]
@@ -51,6 +63,9 @@ class CipherSuite:
     hpke: hpke.Suite
     enc_length: int
     load_public_key: Callable[[bytes], HpkePublicKey]
+    #: True when the wrapped key is a reusable wrapping key and each alert's body key is
+    #: derived from it (``CORRIDOR-2``); False when it is the body key itself.
+    derives_body_key: bool = False
 
     @property
     def wrapped_key_length(self) -> int:
@@ -66,10 +81,25 @@ SUITE_X25519_AES256GCM_ED25519 = CipherSuite(
     load_public_key=x25519.X25519PublicKey.from_public_bytes,
 )
 
-#: Supported suites by id; read-only so nothing can register a suite at run time.
-SUITES: Mapping[str, CipherSuite] = MappingProxyType(
-    {suite.id: suite for suite in (SUITE_X25519_AES256GCM_ED25519,)}
+SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519 = CipherSuite(
+    id="CORRIDOR-2:X25519-HKDF-SHA256-AES256GCM:HKDF-SHA256-AES256GCM:ED25519",
+    kem="X25519",
+    hpke=hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
+    enc_length=hpke.KEM.X25519.enc_length(),
+    load_public_key=x25519.X25519PublicKey.from_public_bytes,
+    derives_body_key=True,
 )
 
-#: The suite new alerts are sealed under.
+#: Supported suites by id; read-only so nothing can register a suite at run time.
+SUITES: Mapping[str, CipherSuite] = MappingProxyType(
+    {
+        suite.id: suite
+        for suite in (SUITE_X25519_AES256GCM_ED25519, SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519)
+    }
+)
+
+#: The suite a :class:`~corridor.envelope.Sealer` uses unless told otherwise: every
+#: payload (an acknowledgement's note), and alerts when wrapping keys are not reused.
 DEFAULT_SUITE = SUITE_X25519_AES256GCM_ED25519.id
+#: The suite alerts are sealed under when the publisher reuses wrapping keys.
+REUSED_WRAP_SUITE = SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519.id
