@@ -135,6 +135,11 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
         sample = prepare_sample(settings, partitions)
         size = len(sample.value)
         results["alert_bytes"] = size
+        results["sealing"] = {
+            "suite": sample.sealer.suite,
+            "key_reuse_alerts": settings.producer.key_reuse_alerts,
+            "key_reuse_seconds": settings.producer.key_reuse_seconds,
+        }
         results["bound"] = run.stage("bound", lambda: bound_table(sample, scale.bound_seconds))
         results["warm_up"] = run.stage(
             "warm_up",

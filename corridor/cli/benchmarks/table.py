@@ -39,10 +39,23 @@ def _header(results: dict[str, Any]) -> list[str]:
         f"  {machine.get('cpus')} CPUs ({machine.get('cpu_model') or 'unknown model'}), "
         f"Python {machine.get('python')}, load average {load} while measuring",
         f"  broker: {results['broker']['nodes']} node, {results['broker']['security']}; "
-        f"alert {results.get('alert_bytes')} bytes encoded",
+        f"alert {results.get('alert_bytes')} bytes encoded; "
+        f"sealed under {_suite(results.get('sealing'))}",
         *written,
         "",
     ]
+
+
+def _suite(sealing: dict[str, Any] | None) -> str:
+    if not sealing:
+        return "-"
+    name = str(sealing["suite"]).split(":", 1)[0]
+    if sealing["key_reuse_alerts"] <= 1:
+        return f"{name} (a wrap per alert)"
+    return (
+        f"{name} (a wrap reused for {_n(sealing['key_reuse_alerts'])} alerts "
+        f"or {_n(sealing['key_reuse_seconds'])} s)"
+    )
 
 
 def _bound(results: dict[str, Any]) -> list[str]:
