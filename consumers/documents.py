@@ -10,13 +10,14 @@ sealed for other agencies and later delivered sealed for this one is a new deliv
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum, StrEnum
 from typing import Any
+
+import orjson
 
 __all__ = ["Delivery", "DeliveryKind", "iso", "jsonable", "to_json_bytes"]
 
@@ -89,5 +90,11 @@ def _jsonable_other(value: Any) -> Any:
 
 
 def to_json_bytes(document: Mapping[str, Any]) -> bytes:
-    """Compact UTF-8 JSON of a document (already :func:`jsonable`)."""
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON of a document (already :func:`jsonable`).
+
+    orjson writes the same compact form as ``json.dumps(..., ensure_ascii=False,
+    separators=(",", ":"))`` at a fraction of its cost (every delivery is written once
+    per sink). Text that is not valid Unicode raises ``orjson.JSONEncodeError``, a
+    ``TypeError``.
+    """
+    return orjson.dumps(document)
