@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 from corridor.codec import Codec
 from corridor.config import ProducerSettings, Settings
 from corridor.connection import Connection, load_connection, save_connection
-from corridor.envelope import verify_alert
+from corridor.envelope import REUSED_WRAP_SUITE, verify_alert
 from corridor.kafka_clients import producer
 from corridor.metrics import ProducerMetrics
 from corridor.records import alert_from_record
@@ -124,13 +124,17 @@ def test_resending_with_the_same_idempotency_key_keeps_the_alert_id(
     assert len(landed) == 2  # the processors drop the copy by its alert id
     issuer = network.directory.agencies["AT-BKA"]
     codec = codec_for(network.workspace.admin_connection())  # a registry may be running
-    priorities = set()
+    priorities, wraps = set(), set()
     for msg in landed:
         sealed = alert_from_record(codec.decode_as("CaseAlert", msg.value() or b""))
         verify_alert(sealed, issuer)
         assert sealed.metadata.alert_id == first.alert_id
+        assert sealed.suite == REUSED_WRAP_SUITE
         priorities.add(sealed.metadata.priority.value)
+        wraps.add(sealed.recipients)
     assert priorities == {"URGENT", "IMMEDIATE"}
+    # One publisher, the same recipients: both copies carry the one reused wrap.
+    assert len(wraps) == 1
 
 
 def test_a_refused_delivery_reaches_the_caller_as_a_clear_error(network: Network) -> None:

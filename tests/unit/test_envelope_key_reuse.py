@@ -8,6 +8,8 @@ import dataclasses
 import hashlib
 import hmac
 import json
+import threading
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -301,3 +303,27 @@ def test_the_publisher_setting_chooses_the_suite() -> None:
     zero = Settings(producer=dataclasses.replace(Settings().producer, key_reuse_alerts=0))
     with pytest.raises(ConfigError, match="key_reuse_alerts"):
         alert_sealer(zero)
+
+
+def test_threads_sharing_a_sealer_never_exceed_the_limit_per_wrap() -> None:
+    sealer = _sealer(max_alerts=50)
+    sealed: list[SealedAlert] = []
+    lock = threading.Lock()
+
+    def seal_many(start: int) -> None:
+        mine = [sealer.seal(_metadata(start + n), b"x", _to("AT-BKA"), _SIGNER) for n in range(100)]
+        with lock:
+            sealed.extend(mine)
+
+    threads = [threading.Thread(target=seal_many, args=(t * 1000,)) for t in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    uses = Counter(alert.recipients for alert in sealed)
+    assert sum(uses.values()) == 600
+    assert max(uses.values()) <= 50
+    unwrapped = UnwrappedKeys()
+    assert all(
+        open_alert(a, "AT-BKA", _KEYS["AT-BKA"], unwrapped=unwrapped) == b"x" for a in sealed
+    )
