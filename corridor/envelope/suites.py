@@ -73,20 +73,23 @@ class CipherSuite:
         return DATA_KEY_LENGTH + GCM_TAG_LENGTH
 
 
-SUITE_X25519_AES256GCM_ED25519 = CipherSuite(
-    id="CORRIDOR-1:X25519-HKDF-SHA256-AES256GCM:AES256GCM:ED25519",
-    kem="X25519",
-    hpke=hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
-    enc_length=hpke.KEM.X25519.enc_length(),
-    load_public_key=x25519.X25519PublicKey.from_public_bytes,
-)
+def _x25519_suite(suite_id: str, *, derives_body_key: bool) -> CipherSuite:
+    """A suite wrapping with HPKE base mode, X25519, HKDF-SHA256 and AES-256-GCM."""
+    return CipherSuite(
+        id=suite_id,
+        kem="X25519",
+        hpke=hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
+        enc_length=hpke.KEM.X25519.enc_length(),
+        load_public_key=x25519.X25519PublicKey.from_public_bytes,
+        derives_body_key=derives_body_key,
+    )
 
-SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519 = CipherSuite(
-    id="CORRIDOR-2:X25519-HKDF-SHA256-AES256GCM:HKDF-SHA256-AES256GCM:ED25519",
-    kem="X25519",
-    hpke=hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM),
-    enc_length=hpke.KEM.X25519.enc_length(),
-    load_public_key=x25519.X25519PublicKey.from_public_bytes,
+
+SUITE_X25519_AES256GCM_ED25519 = _x25519_suite(
+    "CORRIDOR-1:X25519-HKDF-SHA256-AES256GCM:AES256GCM:ED25519", derives_body_key=False
+)
+SUITE_X25519_REUSED_WRAP_AES256GCM_ED25519 = _x25519_suite(
+    "CORRIDOR-2:X25519-HKDF-SHA256-AES256GCM:HKDF-SHA256-AES256GCM:ED25519",
     derives_body_key=True,
 )
 
