@@ -67,6 +67,7 @@ class ProducerMetrics:
     published: Counter
     publish_latency: Histogram
     bytes_sent: Counter
+    wrapping_keys: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> ProducerMetrics:
@@ -88,6 +89,12 @@ class ProducerMetrics:
                 "corridor_publish_bytes_total",
                 "Encoded alert bytes sent to the inbound topic.",
                 ["corridor"],
+                registry=registry,
+            ),
+            wrapping_keys=Counter(
+                "corridor_publish_wrapping_keys_total",
+                "Wrapping keys made and wrapped for a set of recipients (one per set, "
+                "then again once the reuse limits are reached).",
                 registry=registry,
             ),
         )

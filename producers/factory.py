@@ -11,6 +11,7 @@ be refused by the processors.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -56,7 +57,7 @@ class StaticDirectory:
         return self._directory
 
 
-def alert_sealer(settings: Settings) -> Sealer:
+def alert_sealer(settings: Settings, *, on_new_wrap: Callable[[], object] | None = None) -> Sealer:
     """The sealer of a publisher: wrapping keys reused as ``[producer]`` allows.
 
     ``key_reuse_alerts = 1`` keeps the one-wrap-per-alert format (``CORRIDOR-1``) for
@@ -72,7 +73,7 @@ def alert_sealer(settings: Settings) -> Sealer:
         ) from exc
     if reuse.max_alerts == 1:
         return Sealer()
-    return Sealer(suite=REUSED_WRAP_SUITE, key_reuse=reuse)
+    return Sealer(suite=REUSED_WRAP_SUITE, key_reuse=reuse, on_new_wrap=on_new_wrap)
 
 
 def producer_config(settings: Settings) -> dict[str, Any]:
@@ -167,7 +168,7 @@ def open_publisher(
         codec=codec,
         max_body_bytes=settings.producer.max_body_bytes,
         limits=limits,
-        sealer=alert_sealer(settings),
+        sealer=alert_sealer(settings, on_new_wrap=metrics.wrapping_keys.inc),
     )
     delivery_timeout = settings.producer.delivery_timeout_ms / 1000
     if dry_run:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from corridor import canonical
@@ -135,7 +135,7 @@ class Sealer:
 
     ``key_reuse`` is for a suite that reuses wrapping keys (``CORRIDOR-2``), and
     required by one: how many alerts and how long one wrapping key serves one set of
-    recipient keys.
+    recipient keys; ``on_new_wrap`` is called each time a new one is made (a metric).
     """
 
     __slots__ = ("_randomness", "_suite", "_wrapping")
@@ -146,6 +146,7 @@ class Sealer:
         suite: str = DEFAULT_SUITE,
         randomness: RandomSource = os.urandom,
         key_reuse: KeyReuse | None = None,
+        on_new_wrap: Callable[[], object] | None = None,
     ) -> None:
         found = SUITES.get(suite)
         if found is None:
@@ -156,7 +157,9 @@ class Sealer:
         if found.derives_body_key:
             if key_reuse is None:
                 raise SealError(f"suite {suite} needs key_reuse (how far to reuse a wrap)")
-            self._wrapping = WrappingKeys(found, key_reuse, randomness=randomness)
+            self._wrapping = WrappingKeys(
+                found, key_reuse, randomness=randomness, on_new=on_new_wrap
+            )
         elif key_reuse is not None:
             raise SealError(f"suite {suite} does not reuse wrapping keys")
 

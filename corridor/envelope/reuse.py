@@ -77,7 +77,7 @@ class _Entry:
 class WrappingKeys:
     """The wrapping keys of one sealer, by recipient set; safe to share between threads."""
 
-    __slots__ = ("_clock", "_entries", "_lock", "_randomness", "_reuse", "_suite")
+    __slots__ = ("_clock", "_entries", "_lock", "_on_new", "_randomness", "_reuse", "_suite")
 
     def __init__(
         self,
@@ -86,6 +86,7 @@ class WrappingKeys:
         *,
         randomness: RandomSource = os.urandom,
         clock: Callable[[], float] = time.monotonic,
+        on_new: Callable[[], object] | None = None,
     ) -> None:
         if not suite.derives_body_key:
             raise SealError(f"suite {suite.id} does not reuse wrapping keys")
@@ -93,6 +94,7 @@ class WrappingKeys:
         self._reuse = reuse
         self._randomness = randomness
         self._clock = clock
+        self._on_new = on_new
         self._entries: OrderedDict[_SetKey, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -113,6 +115,8 @@ class WrappingKeys:
         # Wrapping happens outside the lock: it is the slow part. Two threads that miss
         # at once each make a key; the later one replaces the earlier, which is harmless.
         wrapping = self._new(label, recipients)
+        if self._on_new is not None:
+            self._on_new()
         with self._lock:
             self._entries[ident] = _Entry(
                 wrapping, now + self._reuse.max_age, self._reuse.max_alerts - 1

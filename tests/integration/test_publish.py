@@ -105,6 +105,9 @@ def test_each_alert_lands_on_the_partition_of_its_corridor_key(
     )
     sent_bytes = sum(sample("corridor_publish_bytes_total", corridor=c) for c in by_corridor)
     assert sent_bytes == sum(len(m.value() or b"") for m in landed)
+    # One wrapping key per set of recipients, reused for the rest of the 30 alerts.
+    recipient_sets = {d.recipients for d in deliveries}
+    assert sample("corridor_publish_wrapping_keys_total") == len(recipient_sets) < 30
 
 
 def test_resending_with_the_same_idempotency_key_keeps_the_alert_id(

@@ -205,11 +205,17 @@ def test_a_new_key_of_a_recipient_gets_a_new_wrapping_key() -> None:
 
 
 def test_reuse_ends_after_max_alerts() -> None:
-    sealer = _sealer(max_alerts=3)
+    made: list[None] = []
+    sealer = Sealer(
+        suite=REUSED_WRAP_SUITE,
+        key_reuse=KeyReuse(max_alerts=3),
+        on_new_wrap=lambda: made.append(None),
+    )
     alerts = [sealer.seal(_metadata(n), b"x", _to("AT-BKA"), _SIGNER) for n in range(7)]
     wraps = [a.recipients[0].enc for a in alerts]
     assert wraps[0] == wraps[1] == wraps[2] != wraps[3]
     assert wraps[3] == wraps[4] == wraps[5] != wraps[6]
+    assert len(made) == 3
 
 
 def test_reuse_ends_after_max_age() -> None:
