@@ -224,11 +224,14 @@ def open_body(
             raise OpenError
         info = wrap_info(suite, label, entry.agency_id, entry.key_id)
         sealed_key = entry.enc + entry.wrapped_key
-        data_key = unwrapped.get(key, info, sealed_key) if unwrapped is not None else None
+        # Only a reusable wrapping key is worth remembering: a CORRIDOR-1 wrap is one
+        # alert's own.
+        cache = unwrapped if suite.derives_body_key else None
+        data_key = cache.get(key, info, sealed_key) if cache is not None else None
         if data_key is None:
             data_key = suite.hpke.decrypt(sealed_key, key.private_key(), info=info)
-            if unwrapped is not None and suite.derives_body_key:
-                unwrapped.put(key, info, sealed_key, data_key)
+            if cache is not None:
+                cache.put(key, info, sealed_key, data_key)
         if suite.derives_body_key:
             if context is None or len(data_key) != DATA_KEY_LENGTH:
                 raise OpenError

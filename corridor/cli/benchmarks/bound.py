@@ -112,14 +112,14 @@ def prepare_sample(settings: Settings, partitions: int) -> Sample:
     workspace = Workspace(settings.home)
     directory = read_directory(workspace.admin_connection(), workspace.authority_public_key())
     keys = workspace.agency_keys(ISSUER)
-    codec = Codec()
+    codec, sealer = Codec(), alert_sealer(settings)
     preparer = Preparer(
         issuer=ISSUER,
         signing_key=keys.signing,
         linkage_keys=workspace.linkage_keys(),
         codec=codec,
         max_body_bytes=settings.producer.max_body_bytes,
-        sealer=alert_sealer(settings),
+        sealer=sealer,
     )
     now = datetime.now(UTC)
     checked = {}
@@ -137,7 +137,7 @@ def prepare_sample(settings: Settings, partitions: int) -> Sample:
         checked=checked,
         body_record=codec.decode_as("AlertBody", checked[1].body),
         value=value,
-        sealer=alert_sealer(settings),
+        sealer=sealer,
     )
 
 
