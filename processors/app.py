@@ -43,6 +43,8 @@ from processors.correlation import Correlator, SightingBatches, TokenValues, sig
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
 from processors.kafka_sink import KafkaSink
+from processors.lean_app import LeanApp
+from processors.raw_events import RawSchema
 from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
 from processors.sweeper import Sweeper
 from processors.tables import OutputChangelogTable, changelog_bytes
@@ -100,7 +102,7 @@ def build_app(
     app_id = settings.app_id
     partitions = topology.partitions
     internal_config = {"min.insync.replicas": str(topology.min_insync_replicas)}
-    app = faust.App(
+    app = LeanApp(
         app_id,
         broker=f"kafka://{runtime.connection.bootstrap_servers}",
         broker_credentials=_credentials(runtime),
@@ -117,8 +119,8 @@ def build_app(
         consumer_auto_offset_reset="earliest",
         producer_linger=0.005,
     )
-    inbound = app.topic(INBOUND, key_serializer="raw", value_serializer="raw")
-    acks_inbound = app.topic(ACKS_INBOUND, key_serializer="raw", value_serializer="raw")
+    inbound = app.topic(INBOUND, schema=RawSchema())
+    acks_inbound = app.topic(ACKS_INBOUND, schema=RawSchema())
     to_correlate = app.topic(
         sightings_topic(app_id),
         partitions=partitions,

@@ -48,7 +48,7 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     assert round_["alerts"] == 600
     assert round_["broker_cpu_s"] > 0
     assert 0 < round_["compiler_cpu_s"] <= round_["broker_cpu_s"]
-    assert set(data["faust"]) == {"stock", "processor"}
+    assert set(data["faust"]) == {"stock", "uvloop", "processor"}
     assert set(data["producer"]) == {"1", "3"}
     assert set(data["processor"]) == {"1", "2"}
     # Every alert routed and every sighting correlated, by one worker and by two.

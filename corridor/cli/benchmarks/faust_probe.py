@@ -33,11 +33,16 @@ from corridor.config import ProcessorSettings
 from corridor.connection import Connection
 from corridor.workspace import Workspace
 from processors.event_loop import install_event_loop
+from processors.lean_app import LeanApp
+from processors.raw_events import RawSchema
 
 __all__ = ["VARIANTS", "main"]
 
 #: Variant name -> extra faust settings (for experiments; none by default).
-VARIANTS: dict[str, dict[str, Any]] = {"stock": {}, "processor": {}}
+VARIANTS: dict[str, dict[str, Any]] = {"stock": {}, "uvloop": {}, "processor": {}}
+#: The variants on the worker's event loop, and those with its lean sensors.
+LOOP_VARIANTS = ("uvloop", "processor")
+LEAN_VARIANTS = ("processor",)
 
 
 def _credentials(conn: Connection) -> faust.SASLCredentials:
@@ -88,7 +93,8 @@ class _Counter:
 
 def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
     """faust as the processor was first configured (processors/app.py, before tuning)."""
-    return faust.App(
+    make = LeanApp if args.variant in LEAN_VARIANTS else faust.App
+    return make(
         args.app_id,
         broker=f"kafka://{conn.bootstrap_servers}",
         broker_credentials=_credentials(conn),
@@ -108,7 +114,10 @@ def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
 def build(args: argparse.Namespace) -> faust.App:
     conn = Workspace(args.home).processor_connection()
     app = _stock_app(args, conn)
-    topic = app.topic(args.topic, key_serializer="raw", value_serializer="raw")
+    if args.variant in LEAN_VARIANTS:
+        topic = app.topic(args.topic, schema=RawSchema())
+    else:
+        topic = app.topic(args.topic, key_serializer="raw", value_serializer="raw")
     counter = _Counter(args.count, args.out, args.profile)
 
     async def empty(stream: Any) -> None:
@@ -131,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--options", default="{}", help="extra faust settings, as JSON")
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     args = parser.parse_args(argv)
-    if args.variant == "processor":
+    if args.variant in LOOP_VARIANTS:
         install_event_loop(ProcessorSettings().event_loop)
     worker = faust.Worker(build(args), loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.spinner = None  # no terminal progress bar in a child process
