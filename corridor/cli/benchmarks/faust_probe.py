@@ -2,13 +2,15 @@
 
 The processor's bound per worker is one signature verification plus this cost, so it
 is measured on the same broker, in the same run, as the processor's own connection.
-Two variants run: ``stock``, faust as the processor first configured it (settings
-frozen here, asyncio's own event loop), and ``processor``, faust as a processor worker
-runs it now (the same settings, on the event loop of ``processor.event_loop``). It runs as its own process (a faust worker owns its event loop and
-its signals), started by :func:`corridor.cli.benchmarks.processing.empty_agent`::
+Three variants run: ``stock``, faust as the processor first configured it (settings
+frozen here, asyncio's own event loop); ``uvloop``, the same on the event loop of
+``processor.event_loop`` (the worker before decision 19); and ``processor``, faust as
+a worker runs it now (:class:`processors.lean_app.LeanApp`, raw-topic events, that
+event loop). It runs as its own process (a faust worker owns its event loop and its
+signals), started by :func:`corridor.cli.benchmarks.processing.empty_agent`::
 
     python -m corridor.cli.benchmarks.faust_probe --home H --app-id A --topic T \\
-        --count N --out F --datadir D [--variant stock|processor] [--profile P]
+        --count N --out F --datadir D [--variant stock|uvloop|processor] [--profile P]
 
 It reads ``N`` events from topic ``T`` as a fresh consumer group, writes the time and
 CPU time from its first event to its last to ``F`` as JSON, and stops.
@@ -40,6 +42,11 @@ __all__ = ["VARIANTS", "main"]
 
 #: Variant name -> extra faust settings (for experiments; none by default).
 VARIANTS: dict[str, dict[str, Any]] = {"stock": {}, "uvloop": {}, "processor": {}}
+#: The stream buffer of every variant, in events: larger than a run's events, so that
+#: faust's flow control never pauses the probe's only topic. With faust's default
+#: (4,096) it pauses every partition at 80% full, and a consumer with no partition
+#: left to fetch sleeps a whole second: the wall rate measured that sleep, not faust.
+PROBE_BUFFER = 65_536
 #: The variants on the worker's event loop, and those with its lean sensors.
 LOOP_VARIANTS = ("uvloop", "processor")
 LEAN_VARIANTS = ("processor",)
@@ -107,6 +114,7 @@ def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
         broker_commit_interval=2.8,
         consumer_auto_offset_reset="earliest",
         producer_linger=0.005,
+        stream_buffer_maxsize=PROBE_BUFFER,
         **json.loads(args.options),
     )
 
