@@ -65,13 +65,15 @@ def _load_pem(pem: bytes, passphrase: bytes | None) -> object:
 class SigningKey:
     """An agency's Ed25519 signing key and its key id."""
 
-    __slots__ = ("_key", "_key_id")
+    __slots__ = ("_key", "_key_id", "_public")
 
     def __init__(self, key_id: str, key: ed25519.Ed25519PrivateKey) -> None:
         if not isinstance(key, ed25519.Ed25519PrivateKey):
             raise KeyFormatError("a signing key must be an Ed25519 private key")
         self._key_id = _check_key_id(key_id)
         self._key = key
+        # Compared with the directory before every acknowledgement a consumer signs.
+        self._public = key.public_key().public_bytes(_RAW, _RAW_PUBLIC)
 
     @classmethod
     def generate(cls, key_id: str) -> SigningKey:
@@ -98,7 +100,7 @@ class SigningKey:
 
     def public_bytes(self) -> bytes:
         """The 32-byte public key, as published in the directory."""
-        return self._key.public_key().public_bytes(_RAW, _RAW_PUBLIC)
+        return self._public
 
     def private_bytes(self) -> bytes:
         """The 32-byte private seed; for key stores and test vectors only."""
@@ -123,7 +125,7 @@ class SigningKey:
 class EncryptionKey:
     """An agency's X25519 key for unwrapping data keys, and its key id."""
 
-    __slots__ = ("_key", "_key_id")
+    __slots__ = ("_key", "_key_id", "_public")
 
     kem = "X25519"
 
@@ -132,6 +134,7 @@ class EncryptionKey:
             raise KeyFormatError("an encryption key must be an X25519 private key")
         self._key_id = _check_key_id(key_id)
         self._key = key
+        self._public = key.public_key().public_bytes(_RAW, _RAW_PUBLIC)
 
     @classmethod
     def generate(cls, key_id: str) -> EncryptionKey:
@@ -158,7 +161,7 @@ class EncryptionKey:
 
     def public_bytes(self) -> bytes:
         """The 32-byte public key, as published in the directory."""
-        return self._key.public_key().public_bytes(_RAW, _RAW_PUBLIC)
+        return self._public
 
     def private_bytes(self) -> bytes:
         """The 32-byte private scalar; for key stores and test vectors only."""
