@@ -15,6 +15,12 @@ faust gets when the callback wins the race, which it always does when it does no
 wait. If it has to wait, the rest of it becomes a task and faust's own ``wait_first``
 races it against the suspension exactly as before. Only this two-coroutine call of a
 running consumer takes the shortcut; every other call goes to faust unchanged.
+
+Either way the hand-over yields to the event loop once per record. A stream takes one
+event per turn of the loop, so a hand-over that did not yield would fill the streams'
+buffers a hundred records at a time; a full buffer makes faust pause its partitions
+until the stream has drained it, and a partition paused across a rebalance was seen
+never to resume (the process-crash chaos test lost the rest of a partition that way).
 """
 
 from __future__ import annotations
@@ -68,6 +74,10 @@ def eager_wait_first(service: Any, original: WaitFirst) -> WaitFirst:
             pending = first.send(None)
         except StopIteration as done:
             other.close()
+            # One turn of the loop per record, as faust's tasks gave: without it the
+            # drain would hand over a whole fetch while each stream takes one event per
+            # turn, and the full buffers would pause the partitions (see below).
+            await asyncio.sleep(0)
             return WaitResults([first], [done.value], False)
         except BaseException:
             other.close()

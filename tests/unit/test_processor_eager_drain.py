@@ -186,3 +186,34 @@ def test_install_replaces_the_consumers_wait_first() -> None:
     service = Service()
     install_eager_drain(service)
     assert service.wait_first.__qualname__.startswith("eager_wait_first")
+
+
+def test_each_hand_over_gives_the_loop_a_turn() -> None:
+    """A stream takes one event per turn of the loop: a hand-over that kept the loop
+    would fill the stream's buffer and make faust pause the partition."""
+
+    async def callback() -> None:
+        return None
+
+    async def scenario() -> tuple[int, int]:
+        _, _, wait_first = _eager()
+        turns = 0
+        done = False
+
+        async def count_turns() -> None:
+            nonlocal turns
+            while not done:
+                turns += 1
+                await asyncio.sleep(0)
+
+        counter = asyncio.ensure_future(count_turns())
+        await asyncio.sleep(0)
+        before = turns
+        for _ in range(50):
+            await wait_first(callback(), _never(asyncio.Event()))
+        done = True
+        await counter
+        return before, turns
+
+    before, after = asyncio.run(scenario())
+    assert after - before >= 50
