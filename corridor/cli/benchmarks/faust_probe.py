@@ -42,11 +42,6 @@ __all__ = ["VARIANTS", "main"]
 
 #: Variant name -> extra faust settings (for experiments; none by default).
 VARIANTS: dict[str, dict[str, Any]] = {"stock": {}, "uvloop": {}, "processor": {}}
-#: The stream buffer of every variant, in events: larger than a run's events, so that
-#: faust's flow control never pauses the probe's only topic. With faust's default
-#: (4,096) it pauses every partition at 80% full, and a consumer with no partition
-#: left to fetch sleeps a whole second: the wall rate measured that sleep, not faust.
-PROBE_BUFFER = 65_536
 #: The variants on the worker's event loop, and those with its lean sensors.
 LOOP_VARIANTS = ("uvloop", "processor")
 LEAN_VARIANTS = ("processor",)
@@ -114,7 +109,6 @@ def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
         broker_commit_interval=2.8,
         consumer_auto_offset_reset="earliest",
         producer_linger=0.005,
-        stream_buffer_maxsize=PROBE_BUFFER,
         **json.loads(args.options),
     )
 
