@@ -93,8 +93,9 @@ class _Counter:
         os.kill(os.getpid(), signal.SIGTERM)
 
 
-def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
-    """faust as the processor was first configured (processors/app.py, before tuning)."""
+def _app(args: argparse.Namespace, conn: Connection) -> faust.App:
+    """The settings the processor was first configured with (processors/app.py, before
+    tuning), on ``LeanApp`` for the variants that run the worker's faust."""
     make = LeanApp if args.variant in LEAN_VARIANTS else faust.App
     return make(
         args.app_id,
@@ -115,7 +116,7 @@ def _stock_app(args: argparse.Namespace, conn: Connection) -> faust.App:
 
 def build(args: argparse.Namespace) -> faust.App:
     conn = Workspace(args.home).processor_connection()
-    app = _stock_app(args, conn)
+    app = _app(args, conn)
     if args.variant in LEAN_VARIANTS:
         topic = app.topic(args.topic, schema=RawSchema())
     else:
