@@ -8,6 +8,7 @@ from dataclasses import replace
 from typing import Any
 
 import orjson
+import pytest
 from aiokafka.partitioner import murmur2 as reference_murmur2
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -106,6 +107,27 @@ def test_token_values_encode_as_the_whole_value_does(
     assert values.encode(value) == expected
     assert values.encode(value) == expected  # from kept parts the second time
     assert json.loads(values.encode(value)) == value  # what faust's reader gets back
+
+
+def test_token_values_keep_the_parts_they_use_and_drop_the_unused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[str] = []
+    real = orjson.dumps
+
+    def counting(value: Any, *args: Any, **kwargs: Any) -> bytes:
+        if isinstance(value, dict) and "a" in value:
+            made.append(value["a"])
+        return real(value, *args, **kwargs)
+
+    monkeypatch.setattr(orjson, "dumps", counting)
+    values = TokenValues(limit=3)
+    common = {"a": "common", "at": 1.0}
+    for n in range(10):  # one token seen again and again among tokens seen once
+        values.encode({"p": 0, "s": [common, {"a": f"once-{n}", "at": 2.0}]})
+    assert made.count("common") == 1  # used at every rewrite, so never dropped
+    values.encode({"p": 0, "s": [{"a": "once-0", "at": 2.0}]})
+    assert len(made) == 12  # the first one-off was dropped long ago: made again
 
 
 def test_a_token_value_of_another_shape_is_plain_json() -> None:
