@@ -76,9 +76,9 @@ def sighting_of(metadata: AlertMetadata) -> tuple[list[str], Sighting]:
         "c": metadata.case_ref,
         "o": corridor.origin,
         "d": corridor.destination,
-        "t": list(corridor.transit),
+        "t": tuple(corridor.transit),
         "at": metadata.created_at.timestamp(),
-        "r": sorted(token_ref(token) for token in tokens),
+        "r": tuple(sorted(token_ref(token) for token in tokens)),
     }
     return tokens, sighting
 
@@ -170,8 +170,21 @@ def sighting_entries(key: bytes | None, value: Any) -> list[tuple[list[str], Sig
     """(tokens, sighting) pairs of a record of the internal topic: a batch, or one
     sighting keyed by its tokens (records of older workers)."""
     if isinstance(value, dict) and "batch" in value:
-        return [(list(tokens), sighting) for tokens, sighting in value["batch"]]
-    return [(sighting_tokens(key or b""), value)]
+        return [(list(tokens), _untracked(sighting)) for tokens, sighting in value["batch"]]
+    return [(sighting_tokens(key or b""), _untracked(value))]
+
+
+def _untracked(sighting: Any) -> Any:
+    """``sighting`` with its lists as tuples (the same JSON).
+
+    The ``tokens`` table keeps every sighting for the whole link window, hundreds of
+    thousands of them in a busy network. A dict of strings, numbers and tuples of
+    those is dropped from the garbage collector's tracking at its next full
+    collection, whose pause otherwise grows with every sighting kept.
+    """
+    if not isinstance(sighting, dict):
+        return sighting  # refused by the correlation, which names the problem
+    return {k: tuple(v) if type(v) is list else v for k, v in sighting.items()}
 
 
 def sighting_tokens(key: bytes) -> list[str]:

@@ -5,7 +5,10 @@ One entry per alert id in the ``alerts`` table serves three jobs: dropping dupli
 comes from a recipient of the alert, and raising escalations when a recipient misses
 its agreement's response deadline. Entries are small dicts with short keys because
 every change is written to the table's changelog; they are replaced, never mutated,
-because faust records a change only on assignment.
+because faust records a change only on assignment. Each recipient's state is a tuple (a list
+in JSON, and after a recovery): a table holds an entry per alert for the whole
+deduplication window, and tuples of plain values are dropped from the garbage
+collector's tracking, so its full collections do not walk them all.
 
 The entry also records where its alert was read (partition and offset). A worker that
 crashed before committing reads the same records again; meeting the entry of the very
@@ -14,7 +17,7 @@ same record is then a replay to process again (at-least-once), not a duplicate.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -73,7 +76,7 @@ def new_entry(
         _Y: priority,
         _K: corridor_key,
         _R: {
-            r.recipient: [r.agreement_id, r.deadline, int(RecipientState.PENDING)] for r in routed
+            r.recipient: (r.agreement_id, r.deadline, int(RecipientState.PENDING)) for r in routed
         },
     }
 
@@ -103,7 +106,7 @@ def carry_over(previous: Entry | None, entry: Entry) -> Entry:
         return entry
     before = recipients_of(previous)
     recipients = {
-        recipient: [agreement, deadline, before[recipient][2] if recipient in before else state]
+        recipient: (agreement, deadline, before[recipient][2] if recipient in before else state)
         for recipient, (agreement, deadline, state) in recipients_of(entry).items()
     }
     return {**entry, _R: recipients}
@@ -129,8 +132,8 @@ def priority_of(entry: Entry) -> str:
     return str(entry[_Y])
 
 
-def recipients_of(entry: Entry) -> dict[str, list[Any]]:
-    recipients: dict[str, list[Any]] = entry[_R]
+def recipients_of(entry: Entry) -> dict[str, Sequence[Any]]:
+    recipients: dict[str, Sequence[Any]] = entry[_R]
     return recipients
 
 
@@ -160,5 +163,5 @@ def escalate(entry: Entry, recipients: Iterable[str]) -> Entry:
 def _with_state(entry: Entry, recipient: str, state: RecipientState) -> Entry:
     recipients = dict(recipients_of(entry))
     agreement, deadline, _ = recipients[recipient]
-    recipients[recipient] = [agreement, deadline, int(state)]
+    recipients[recipient] = (agreement, deadline, int(state))
     return {**entry, _R: recipients}
