@@ -22,6 +22,7 @@ from processors.emitter import MAX_RECORD_BYTES
 from processors.errors import ProcessorError
 from processors.event_loop import install_event_loop
 from processors.fetch_wait import install_fetch_wait
+from processors.gc_thresholds import install_gc_thresholds
 from processors.kafka_sink import KafkaSink
 from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
 
@@ -33,6 +34,7 @@ LOG = logging.getLogger("corridor.processor")
 def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     """Serve until stopped (SIGTERM or SIGINT); raises CorridorError if it cannot start."""
     install_event_loop(runtime.settings.processor.event_loop)
+    install_gc_thresholds()
     install_fetch_wait(runtime.settings.processor.fetch_max_wait_ms)
     registry = CollectorRegistry()
     metrics = ProcessorMetrics.create(registry)
