@@ -21,7 +21,7 @@ from __future__ import annotations
 import copy
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -31,6 +31,7 @@ from fastavro.schema import fingerprint as _fastavro_fingerprint
 from fastavro.schema import parse_schema, to_parsing_canonical_form
 
 import schemas
+from corridor.avro_writer import Unsupported, compile_writer
 from corridor.codec_errors import (
     CodecConfigError,
     DecodeError,
@@ -141,6 +142,7 @@ class Codec:
         self._by_schema_id: dict[int, _Writer] = {}
         self._confluent_headers: dict[str, bytes] = {}
         self._types: dict[str, tuple[dict[str, Any], SchemaValidator]] = {}
+        self._writers: dict[int, tuple[dict[str, Any], Callable[[Any], bytes] | None]] = {}
         for name in schemas.names():
             self._add_event(name)
         self._add_registry(registry_ids or {}, registry_writers or {})
@@ -321,8 +323,30 @@ class Codec:
             raise EncodeError(f"unknown event or record type {type_name!r}")
         return found
 
-    @staticmethod
-    def _write(schema: dict[str, Any], record: Mapping[str, Any], what: str) -> bytes:
+    def _compiled(self, schema: dict[str, Any]) -> Callable[[Any], bytes] | None:
+        """The compiled writer of ``schema`` (one of this codec's, so it lives as long
+        as the codec and its id is never reused while cached)."""
+        kept = self._writers.get(id(schema))
+        if kept is None or kept[0] is not schema:
+            kept = (schema, compile_writer(schema))
+            self._writers[id(schema)] = kept
+        return kept[1]
+
+    def _write_compiled(self, schema: dict[str, Any], record: Any) -> bytes | None:
+        """The bytes fastavro would write, by the compiled writer; None where it leaves
+        the record to fastavro."""
+        compiled = self._compiled(schema)
+        if compiled is None:
+            return None
+        try:
+            return compiled(record)
+        except Unsupported:
+            return None
+
+    def _write(self, schema: dict[str, Any], record: Mapping[str, Any], what: str) -> bytes:
+        written = self._write_compiled(schema, record)
+        if written is not None:
+            return written
         out = io.BytesIO()
         try:
             fastavro.schemaless_writer(out, schema, record)
@@ -388,7 +412,10 @@ class Codec:
         consumed = source.tell()
         if consumed != len(body):
             raise DecodeError(f"{len(body) - consumed} trailing bytes after the {writer.name}")
-        if self._write_canonical(writer.schema, written) != body:
+        canonical = self._write_compiled(writer.schema, written)
+        if canonical is None:
+            canonical = self._write_canonical(writer.schema, written)
+        if canonical != body:
             raise DecodeError(f"{writer.name} payload is not in canonical Avro binary form")
         if writer.reader is None:
             return written
