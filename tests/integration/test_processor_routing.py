@@ -199,6 +199,34 @@ def test_hostile_input_ends_in_the_dead_letter_topic_and_the_worker_goes_on(
     assert workers.alive()
 
 
+@pytest.mark.parametrize("compression", ["gzip", "snappy", "lz4", "zstd"])
+def test_alerts_their_producer_compressed_are_routed(
+    network: Network,
+    workers: ProcessorGroup,
+    factory: AlertFactory,
+    deliveries: list[str],
+    compression: str,
+) -> None:
+    # Agencies publish with their own Kafka clients, which may compress with any codec
+    # Kafka knows. A worker that cannot read one stops reading for good, and it would
+    # meet the same batch again after every restart.
+    built = [factory.alert("RO-ANITP", origin="RO", destination="AT") for _ in range(3)]
+    window = TopicWindow.open(network.workspace.admin_connection(), deliveries)
+    conn = network.workspace.agency_connection("RO-ANITP")
+    records = [(b.key, b.value) for b in built]
+    delivered = produce_all(
+        conn, INBOUND, records, partitioner=PARTITIONER, **{"compression.type": compression}
+    )
+    wait_processed(network.workspace.admin_connection(), workers.app_id, delivered)
+
+    received = events(window.read(), "CaseAlert")
+    for b in built:
+        assert sorted(m.topic for m in received if m.value == b.value) == sorted(
+            delivery_topic(a) for a in factory.allowed(b.metadata)
+        )
+    assert workers.alive()
+
+
 def test_two_agencies_reporting_the_same_person_each_get_a_link_notice(
     network: Network, workers: ProcessorGroup, factory: AlertFactory
 ) -> None:
