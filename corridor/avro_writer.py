@@ -24,7 +24,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["Unsupported", "compile_writer"]
+__all__ = ["Unsupported", "avro_long", "compile_writer"]
 
 _Write = Callable[[bytearray, Any], None]
 
@@ -43,7 +43,7 @@ class _UnsupportedSchemaError(Exception):
     """The schema uses what the compiled writer does not cover."""
 
 
-def _varint(n: int) -> bytes:
+def avro_long(n: int) -> bytes:
     """Avro's zig-zag varint of a long, as fastavro writes it."""
     z = (n << 1) ^ (n >> 63)
     if z < 0x80:
@@ -70,13 +70,13 @@ def _boolean(out: bytearray, value: Any) -> None:
 def _int(out: bytearray, value: Any) -> None:
     if type(value) is not int or not _INT_MIN <= value <= _INT_MAX:
         raise Unsupported
-    out += _ONE_BYTE[value << 1] if 0 <= value < 64 else _varint(value)
+    out += _ONE_BYTE[value << 1] if 0 <= value < 64 else avro_long(value)
 
 
 def _long(out: bytearray, value: Any) -> None:
     if type(value) is not int or not _LONG_MIN <= value <= _LONG_MAX:
         raise Unsupported
-    out += _ONE_BYTE[value << 1] if 0 <= value < 64 else _varint(value)
+    out += _ONE_BYTE[value << 1] if 0 <= value < 64 else avro_long(value)
 
 
 def _timestamp_micros(out: bytearray, value: Any) -> None:
@@ -96,7 +96,7 @@ def _string(out: bytearray, value: Any) -> None:
     except UnicodeEncodeError:
         raise Unsupported from None
     size = len(raw)
-    out += _ONE_BYTE[size << 1] if size < 64 else _varint(size)
+    out += _ONE_BYTE[size << 1] if size < 64 else avro_long(size)
     out += raw
 
 
@@ -108,7 +108,7 @@ def _bytes(out: bytearray, value: Any) -> None:
     if type(value) is not bytes:
         raise Unsupported
     size = len(value)
-    out += _ONE_BYTE[size << 1] if size < 64 else _varint(size)
+    out += _ONE_BYTE[size << 1] if size < 64 else avro_long(size)
     out += value
 
 
@@ -127,7 +127,7 @@ _LOGICAL: dict[tuple[str, str], _Write] = {
 
 
 def _enum(symbols: list[str]) -> _Write:
-    index = {symbol: _varint(i) for i, symbol in enumerate(symbols)}
+    index = {symbol: avro_long(i) for i, symbol in enumerate(symbols)}
 
     def write(out: bytearray, value: Any) -> None:
         encoded = index.get(value) if type(value) is str else None
@@ -144,7 +144,7 @@ def _array(items: _Write) -> _Write:
             raise Unsupported
         if value:
             size = len(value)
-            out += _ONE_BYTE[size << 1] if size < 64 else _varint(size)
+            out += _ONE_BYTE[size << 1] if size < 64 else avro_long(size)
             for item in value:
                 items(out, item)
         out.append(0)

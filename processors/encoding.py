@@ -14,23 +14,13 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from corridor.avro_writer import avro_long as _long
 from corridor.codec import Codec
 from corridor.domain import AlertMetadata
 from corridor.policy import POLICY_VERSION, Decision, Reason
 from processors.errors import ProcessorError
 
 __all__ = ["AuditEncoder"]
-
-
-def _long(value: int) -> bytes:
-    """Avro's zig-zag varint."""
-    n = (value << 1) ^ (value >> 63)
-    out = bytearray()
-    while n > 0x7F:
-        out.append((n & 0x7F) | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def _string(value: str) -> bytes:
