@@ -412,10 +412,7 @@ class Codec:
         consumed = source.tell()
         if consumed != len(body):
             raise DecodeError(f"{len(body) - consumed} trailing bytes after the {writer.name}")
-        canonical = self._write_compiled(writer.schema, written)
-        if canonical is None:
-            canonical = self._write_canonical(writer.schema, written)
-        if canonical != body:
+        if self._write_canonical(writer.schema, written) != body:
             raise DecodeError(f"{writer.name} payload is not in canonical Avro binary form")
         if writer.reader is None:
             return written
@@ -430,8 +427,10 @@ class Codec:
         except Exception as exc:
             raise DecodeError(f"{writer.name} could not be resolved to the current schema") from exc
 
-    @staticmethod
-    def _write_canonical(schema: dict[str, Any], record: Any) -> bytes | None:
+    def _write_canonical(self, schema: dict[str, Any], record: Any) -> bytes | None:
+        written = self._write_compiled(schema, record)
+        if written is not None:
+            return written
         out = io.BytesIO()
         try:
             fastavro.schemaless_writer(out, schema, record)

@@ -5,9 +5,9 @@ One entry per alert id in the ``alerts`` table serves three jobs: dropping dupli
 comes from a recipient of the alert, and raising escalations when a recipient misses
 its agreement's response deadline. Entries are small dicts with short keys because
 every change is written to the table's changelog; they are replaced, never mutated,
-because faust records a change only on assignment. Each recipient's state is a tuple (a list
-in JSON, and after a recovery): a table holds an entry per alert for the whole
-deduplication window, and tuples of plain values are dropped from the garbage
+because faust records a change only on assignment. Each recipient's state is a tuple
+(a list in JSON, and after a recovery): a table holds an entry per alert for the
+whole deduplication window, and tuples of plain values are dropped from the garbage
 collector's tracking, so its full collections do not walk them all.
 
 The entry also records where its alert was read (partition and offset). A worker that
