@@ -42,6 +42,7 @@ from processors.commit_watchdog import CommitWatchdog, install_strict_commits
 from processors.correlation import Correlator, SightingBatches, TokenValues, sighting_entries
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
+from processors.fetch_guard import FetchGuard, look_at, watch_fetcher
 from processors.kafka_sink import KafkaSink
 from processors.lean_app import LeanApp
 from processors.raw_events import RawSchema
@@ -264,7 +265,7 @@ def _add_housekeeping(
     metrics: ProcessorMetrics,
     settings: ProcessorSettings,
 ) -> None:
-    """Timers, the commit guards and the assignment gauge: everything but the agents."""
+    """Timers, the commit and fetch guards and the assignment gauge: all but the agents."""
     app_id = settings.app_id
 
     def held(topic: str) -> set[int]:
@@ -292,6 +293,12 @@ def _add_housekeeping(
     # Between commits too, so that a commit's flush has little left to wait for.
     app.timer(CHANGELOG_WRITE_SECONDS, name="write-changelogs")(write_changelogs_now)
     install_strict_commits()
+
+    async def guard_fetcher() -> None:
+        look_at(app)  # the first look, on the event loop, builds faust's lazy fetcher
+        watch_fetcher(partial(look_at, app), FetchGuard())
+
+    app.task(guard_fetcher)
     watchdog = CommitWatchdog(app)
     interval = max(2.0, 2 * settings.commit_interval_seconds)
     app.timer(interval, name="commit-watchdog")(watchdog.check)

@@ -1,0 +1,129 @@
+"""Ends a worker whose fetcher crashed and did not come back.
+
+A faust worker reads every record through one Fetcher service. When it crashes (an
+exception out of the consumer's drain loop, such as a batch the client cannot
+decompress), faust usually stops the whole worker, which exits with code 1 and is
+restarted by its supervisor. Not always: seen here with faust-streaming 0.15.3, the
+crash's clean-up sometimes waits on a commit that never completes, and the worker
+stays up, a live member of the group holding its partitions, routing nothing, until
+someone restarts it by hand. No other worker takes those partitions while it lives.
+
+:class:`FetchGuard` ends the process when the fetcher has stayed crashed for longer
+than a grace period, long enough for faust's own exit and for the fetcher's restart
+around a rebalance (it crashes itself on purpose there and is restarted at once). It
+runs on a thread of its own, not as a faust timer, so that it still acts when the event
+loop is stuck in that clean-up. Ending the process abruptly keeps at-least-once: offsets
+are committed only after the outputs of their records were acknowledged (decision 17),
+so whatever this worker had not committed is processed again by the worker that takes
+its partitions, and the alert-id deduplication absorbs repeats (decision 11). It is the
+same as a SIGKILL, which ``tests/system/test_processor_crash.py`` covers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+from corridor.logs import log_event
+
+__all__ = [
+    "EXIT_FETCHER_DOWN",
+    "GRACE_SECONDS",
+    "FetchGuard",
+    "Look",
+    "end_process",
+    "look_at",
+    "watch_fetcher",
+]
+
+LOG = logging.getLogger("corridor.processor")
+#: How long the fetcher may stay crashed before the worker ends itself.
+GRACE_SECONDS = 20.0
+#: How often the guard looks.
+CHECK_SECONDS = 1.0
+#: The worker's exit status when the guard ends it (``EX_SOFTWARE``): a failure, so
+#: ``Restart=on-failure`` starts it again.
+EXIT_FETCHER_DOWN = 70
+
+
+class FetchGuard:
+    """Decides, from successive looks at the worker, when to give up on it."""
+
+    def __init__(
+        self, *, grace: float = GRACE_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._grace = grace
+        self._clock = clock
+        self._has_run = False
+        self._down_since: float | None = None
+
+    def stalled(self, *, fetching: bool, expected: bool) -> bool:
+        """True once the fetcher has been down, while it should run, for the whole grace.
+
+        ``fetching``: the fetcher runs. ``expected``: the worker is neither rebalancing
+        (faust stops the fetcher until the tables are recovered) nor shutting down.
+        Before the fetcher first runs (the group is still being joined) nothing counts.
+        """
+        if fetching:
+            self._has_run = True
+        if fetching or not expected or not self._has_run:
+            self._down_since = None
+            return False
+        now = self._clock()
+        if self._down_since is None:
+            self._down_since = now
+        return now - self._down_since >= self._grace
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the guard sees of a faust app at one moment."""
+
+    fetching: bool
+    expected: bool
+    fetcher_state: str
+
+
+def look_at(app: Any) -> Look:
+    """The fetcher's state and whether faust should be fetching (module docstring)."""
+    fetcher_state = str(app._fetcher.state)
+    # A crashed app counts: its clean-up is what may hang.
+    expected = not app.rebalancing and app.state in ("running", "crashed")
+    return Look(fetcher_state == "running", expected, fetcher_state)
+
+
+def end_process(reason: str) -> NoReturn:
+    """Logs why and exits at once, without the clean-up that is stuck."""
+    log_event(LOG, "fetcher_down_exiting", level=logging.CRITICAL, reason=reason)
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(EXIT_FETCHER_DOWN)
+
+
+def watch_fetcher(
+    look: Callable[[], Look],
+    guard: FetchGuard,
+    *,
+    on_stalled: Callable[[str], object] = end_process,
+    interval: float = CHECK_SECONDS,
+) -> threading.Event:
+    """Calls ``look`` every ``interval`` on a daemon thread, until the event is set.
+
+    ``on_stalled`` gets the fetcher's state when the guard gives up.
+    """
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval):
+            seen = look()
+            if guard.stalled(fetching=seen.fetching, expected=seen.expected):
+                on_stalled(f"fetcher {seen.fetcher_state}")
+                return
+
+    threading.Thread(target=run, name="corridor-fetch-guard", daemon=True).start()
+    return stop
