@@ -3,16 +3,19 @@
 A faust worker reads every record through one Fetcher service. When it crashes (an
 exception out of the consumer's drain loop, such as a batch the client cannot
 decompress), faust usually stops the whole worker, which exits with code 1 and is
-restarted by its supervisor. Not always: seen here with faust-streaming 0.15.3, the
-crash's clean-up sometimes waits on a commit that never completes, and the worker
+restarted by its supervisor. Not always: seen here with faust-streaming 0.15.3 in
+about two crashes of five under load, faust resets the fetcher for a restart that never
+completes (a commit waits meanwhile; faust warns of it after five minutes). The worker
 stays up, a live member of the group holding its partitions, routing nothing, until
 someone restarts it by hand. No other worker takes those partitions while it lives.
 
-:class:`FetchGuard` ends the process when the fetcher has stayed crashed for longer
-than a grace period, long enough for faust's own exit and for the fetcher's restart
-around a rebalance (it crashes itself on purpose there and is restarted at once). It
+:class:`FetchGuard` ends the process when the fetcher has stayed down for longer than
+a grace period while the worker is neither rebalancing (faust stops the fetcher until
+the tables are recovered) nor shutting down. Down means not running: crashed, or reset
+by faust's supervisor for a restart that never came, which is what the stuck case
+looks like. The grace is long enough for faust's own exit after a crash. The guard
 runs on a thread of its own, not as a faust timer, so that it still acts when the event
-loop is stuck in that clean-up. Ending the process abruptly keeps at-least-once: offsets
+loop is stuck. Ending the process abruptly keeps at-least-once: offsets
 are committed only after the outputs of their records were acknowledged (decision 17),
 so whatever this worker had not committed is processed again by the worker that takes
 its partitions, and the alert-id deduplication absorbs repeats (decision 11). It is the
@@ -42,7 +45,7 @@ __all__ = [
 ]
 
 LOG = logging.getLogger("corridor.processor")
-#: How long the fetcher may stay crashed before the worker ends itself.
+#: How long the fetcher may stay down before the worker ends itself.
 GRACE_SECONDS = 20.0
 #: How often the guard looks.
 CHECK_SECONDS = 1.0
