@@ -15,8 +15,10 @@ previous key, so alerts made on either side of the switch still link.
 
 Normalisation (see ``normalise_text`` and ``normalise_name``) folds case, removes
 diacritics, romanises Cyrillic and Greek, folds spelling variants that romanisations
-disagree on (c/k, y/i, j/i, w/v, ph/f, th/t, x/ks, doubled letters), collapses
-punctuation and sorts name parts. It is a pragmatic match key, not a transliteration
+disagree on (c/k, y/i, j/i, w/v, ph/f, th/t, x/ks, shch/sht, ae/a, oe/o, ue/u, doubled
+letters), collapses punctuation and sorts name parts. Names also get tokens of their
+key under the first folds, without shch/sht and the vowels, when it differs
+(``name_keys``, decision 22). It is a pragmatic match key, not a transliteration
 standard: it trades a few false matches, which the date of birth or document then
 separates, for catching the same person spelled by different agencies.
 """
@@ -46,6 +48,7 @@ __all__ = [
     "LinkageError",
     "LinkageKey",
     "TokenKind",
+    "name_keys",
     "normalise_date_of_birth",
     "normalise_document_number",
     "normalise_name",
@@ -92,7 +95,10 @@ _SPECIAL = {
 _TRANSLITERATION = str.maketrans(_CYRILLIC | _GREEK | _SPECIAL)
 _GREEK_DIGRAPH = re.compile("|".join(_GREEK_DIGRAPHS))
 _NOT_ALNUM = re.compile(r"[^a-z0-9]+")
-_VARIANTS = (
+_Folds = tuple[tuple[re.Pattern[str], str], ...]
+#: The spelling folds that names were matched with first; alerts made then carry
+#: tokens of names folded this way only.
+_FIRST_FOLDS: _Folds = (
     (re.compile(r"ph"), "f"),
     (re.compile(r"th"), "t"),
     (re.compile(r"c(?!h)"), "k"),
@@ -101,6 +107,14 @@ _VARIANTS = (
     (re.compile(r"w"), "v"),
     (re.compile(r"[yj]"), "i"),
     (re.compile(r"(.)\1+"), r"\1"),
+)
+#: The folds of today (decision 22): also "shch" (Russian and Ukrainian щ) with "sht"
+#: (Bulgarian щ), and the German and Nordic "ae", "oe", "ue" (ä, ö, ü written without
+#: the dots) with the bare vowel their accent-stripped spellings already give.
+_FOLDS: _Folds = (
+    (re.compile(r"shch"), "sht"),
+    (re.compile(r"([aou])e"), r"\1"),
+    *_FIRST_FOLDS,
 )
 
 _DATE_FORMATS = (
@@ -124,20 +138,35 @@ def normalise_text(value: str) -> str:
     return _NOT_ALNUM.sub(" ", text).strip()
 
 
-def _fold_word(word: str) -> str:
+def _fold_word(word: str, folds: _Folds) -> str:
     """Apply the variant folds until nothing changes, so a folded word folds to itself."""
     previous = None
     while word != previous:
         previous = word
-        for pattern, replacement in _VARIANTS:
+        for pattern, replacement in folds:
             word = pattern.sub(replacement, word)
     return word
+
+
+def _name_key(value: str, folds: _Folds) -> str:
+    return " ".join(sorted(_fold_word(w, folds) for w in normalise_text(value).split()))
 
 
 def normalise_name(value: str) -> str:
     """A full name as a match key: normalised, spelling variants folded, parts sorted,
     so that "Popescu, Maria", "MARIA POPESCU" and "Мария Попеску" agree."""
-    return " ".join(sorted(_fold_word(w) for w in normalise_text(value).split()))
+    return _name_key(value, _FOLDS)
+
+
+def name_keys(value: str) -> tuple[str, ...]:
+    """The name's match key of today, then, if it differs, the one of the first folds.
+
+    Tokens of both let an alert link with reports made before the folds changed, as
+    well as with those made since (decision 22).
+    """
+    current = _name_key(value, _FOLDS)
+    first = _name_key(value, _FIRST_FOLDS)
+    return (current,) if first == current else (current, first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,7 +288,7 @@ def _lp(value: str) -> bytes:
 
 
 def _pairs(identity: Identity) -> list[tuple[TokenKind, tuple[str, ...]]]:
-    name = normalise_name(identity.name) if identity.name else ""
+    names = name_keys(identity.name) if identity.name else ()
     born = (
         normalise_date_of_birth(identity.date_of_birth)
         if identity.date_of_birth not in (None, "")
@@ -268,12 +297,13 @@ def _pairs(identity: Identity) -> list[tuple[TokenKind, tuple[str, ...]]]:
     nationality = normalise_nationality(identity.nationality) if identity.nationality else None
     document = normalise_document_number(identity.document_number or "")
     pairs: list[tuple[TokenKind, tuple[str, ...]]] = []
-    if name and born is not None and born.complete:
-        pairs.append((TokenKind.NAME_DOB, (name, born.iso)))
-    if name and born is not None:
-        pairs.append((TokenKind.NAME_BIRTH_YEAR, (name, f"{born.year:04d}")))
-    if name and nationality:
-        pairs.append((TokenKind.NAME_NATIONALITY, (name, nationality)))
+    for name in filter(None, names):
+        if born is not None and born.complete:
+            pairs.append((TokenKind.NAME_DOB, (name, born.iso)))
+        if born is not None:
+            pairs.append((TokenKind.NAME_BIRTH_YEAR, (name, f"{born.year:04d}")))
+        if nationality:
+            pairs.append((TokenKind.NAME_NATIONALITY, (name, nationality)))
     if document and identity.document_country:
         issuer = normalise_nationality(identity.document_country)
         pairs.append((TokenKind.DOCUMENT, (document, issuer)))
