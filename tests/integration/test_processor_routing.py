@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from itertools import groupby
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from confluent_kafka import Message
+from prometheus_client import CollectorRegistry
 
 from corridor.codec import Codec
 from corridor.directory import encode_signed_entry
@@ -28,6 +30,7 @@ from corridor.policy import decide_all
 from corridor.topics import ACKS_INBOUND, AUDIT, DIRECTORY, DLQ, INBOUND, LINKS, delivery_topic
 from processors.errors import ProcessorError
 from processors.kafka_sink import KafkaSink
+from producers import open_publisher
 from tests.conftest import SAMPLE_DIRECTORY, Network
 from tests.kafka_helpers import produce_all
 from tests.processor_factories import AlertFactory, Built, random_tokens
@@ -40,6 +43,7 @@ from tests.processor_running import (
     wait_for,
     wait_processed,
 )
+from tests.unit.publish_support import alert as sample_alert
 
 pytestmark = pytest.mark.integration
 
@@ -257,6 +261,46 @@ def test_two_agencies_reporting_the_same_person_each_get_a_link_notice(
     assert str(record["first"]["alert_id"]) == first.alert_id  # type: ignore[index]
     assert record["second"]["issuer"] == "AT-BKA"  # type: ignore[index]
     assert len({str(r["link_id"]) for _, r in found}) == 1
+
+
+@pytest.mark.parametrize(
+    ("written_by_ro", "written_by_at"),
+    [("Elena Schäfer", "Elena Schaefer"), ("Елена Щерева", "Elena Shtereva")],
+)
+def test_names_two_agencies_spell_differently_still_link(
+    network: Network, workers: ProcessorGroup, written_by_ro: str, written_by_at: str
+) -> None:
+    # Through the publishers, as agencies publish: the tokens are made from the body.
+    run = uuid.uuid4().hex[:8]
+    given, family = written_by_ro.split()
+    ro_alert = sample_alert(
+        idempotency_key=f"RO-ANITP/link/{run}",
+        person={"given_names": [given], "family_names": [family]},
+    )
+    given, family = written_by_at.split()
+    at_alert = sample_alert(
+        idempotency_key=f"AT-BKA/link/{run}",
+        person={"given_names": [given], "family_names": [family]},
+    )
+    topics = [delivery_topic("RO-ANITP"), delivery_topic("AT-BKA"), LINKS]
+    window = TopicWindow.open(network.workspace.admin_connection(), topics)
+    ids = set()
+    for issuer, data in (("RO-ANITP", ro_alert), ("AT-BKA", at_alert)):
+        with open_publisher(network.settings, issuer, registry=CollectorRegistry()) as publisher:
+            ids.add(publisher.publish(data).result(timeout=60).alert_id)
+
+    def notices(read: list[Record]) -> set[str]:
+        found = set()
+        for msg in read:
+            if msg.topic == LINKS or msg.event == "LinkNotice":
+                record = CODEC.decode_as("LinkNotice", msg.value)
+                pair = {str(record["first"]["alert_id"]), str(record["second"]["alert_id"])}
+                if pair == ids:
+                    found.add(msg.topic)
+        return found
+
+    read = window.read_until(lambda r: notices(r) == set(topics))
+    assert notices(read) == set(topics)
 
 
 def test_acknowledgements_are_routed_to_the_issuer_only_from_recipients(
