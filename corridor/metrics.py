@@ -17,6 +17,7 @@ from prometheus_client import (
     Counter,
     Gauge,
     Histogram,
+    ProcessCollector,
     start_http_server,
 )
 
@@ -347,6 +348,13 @@ class OperationsMetrics:
 
 
 def serve_metrics(registry: CollectorRegistry, port: int, addr: str = "127.0.0.1") -> None:
-    """Expose ``registry`` on ``http://addr:port/metrics``; port 0 disables it."""
+    """Expose ``registry`` on ``http://addr:port/metrics``; port 0 disables it.
+
+    With the standard ``process_*`` series of the process serving it, so that restarts
+    show (``process_start_time_seconds``, the ``CorridorComponentRestarting`` rule):
+    a component in a crash loop may answer most scrapes.
+    """
     if port:
+        if registry.get_sample_value("process_start_time_seconds") is None:
+            ProcessCollector(registry=registry)  # once: a registry may be served twice
         start_http_server(port, addr=addr, registry=registry)

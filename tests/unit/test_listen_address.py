@@ -31,3 +31,16 @@ def test_metrics_are_served_on_the_address_given_and_not_elsewhere() -> None:
         assert b"corridor_probe_total 1.0" in reply.read()
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
+
+
+def test_the_process_series_are_served_once_however_often_a_registry_is() -> None:
+    registry = CollectorRegistry()
+    ports = [free_port(), free_port()]
+    for port in ports:
+        serve_metrics(registry, port)  # the same registry twice, as the demo could
+    for port in ports:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as reply:
+            body = reply.read().decode()
+        started = [line for line in body.splitlines() if line.startswith("process_start_time")]
+        assert len(started) == 1  # restarts show as a change of this value
+        assert float(started[0].split()[1]) > 1.7e9
