@@ -13,6 +13,7 @@ from confluent_kafka.admin import AclOperation, ResourceType
 from corridor.connection import Connection
 from corridor.kafka_clients import SILENT_LOGGER, admin_client
 from corridor.principals import Grant, create_grants
+from tests.conftest import Network
 from tests.kafka_helpers import consume_all, produce_all
 
 pytestmark = pytest.mark.integration
@@ -142,3 +143,17 @@ def test_acls_deny_until_granted(
         time.sleep(0.5)
     assert err is None
     assert _try_consume(agency, topic, group) is None
+
+
+def test_an_agency_cannot_write_transactionally(network: Network) -> None:
+    # The processors read the inbound topics read_uncommitted (faust's choice for
+    # at-least-once). That only sees what agencies meant to publish because no agency
+    # may open a transaction, so there are no aborted alerts to see.
+    conn = network.workspace.agency_connection("RO-ANITP")
+    prod = Producer(
+        {**conn.librdkafka(), "transactional.id": "ro-anitp-try", "logger": SILENT_LOGGER}
+    )
+    with pytest.raises(KafkaException) as refused:
+        prod.init_transactions(30)
+    error: KafkaError = refused.value.args[0]
+    assert error.code() == KafkaError.TRANSACTIONAL_ID_AUTHORIZATION_FAILED
