@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import random
+import re
 import struct
+import unicodedata
 from datetime import date
 
 import pytest
@@ -17,6 +19,8 @@ from hypothesis import strategies as st
 
 from corridor.domain import LinkageToken
 from corridor.linkage import (
+    _FIRST_FOLDS,
+    _FOLDS,
     DOMAIN,
     Identity,
     LinkageError,
@@ -273,3 +277,30 @@ def test_name_key_is_stable_and_plain(text: str) -> None:
 @pytest.mark.parametrize("text", ["ÞH", "Thh", "xxs", "Cch", "Phph"])
 def test_folding_reaches_a_fixed_point(text: str) -> None:
     assert normalise_name(normalise_name(text)) == normalise_name(text)
+
+
+FOLDED_LETTERS = st.text(alphabet="abcehijkopqstuwxy", min_size=1, max_size=12)
+
+
+@settings(max_examples=500, deadline=None)
+@given(FOLDED_LETTERS)
+def test_the_pending_pattern_finds_exactly_the_words_a_fold_changes(word: str) -> None:
+    # The folding loop stops when the pattern finds nothing: it must agree with the rules.
+    for folds in (_FIRST_FOLDS, _FOLDS):
+        changes = any(p.sub(r, word) != word for p, r in folds.rules)
+        assert (folds.pending.search(word) is not None) == changes
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="ascii"), max_size=30))
+def test_plain_ascii_takes_the_short_way_to_the_same_text(text: str) -> None:
+    long_way = unicodedata.normalize("NFKD", text.casefold())
+    long_way = "".join(ch for ch in long_way if not unicodedata.combining(ch))
+    assert normalise_text(text) == re.sub(r"[^a-z0-9]+", " ", long_way).strip()
+
+
+@pytest.mark.parametrize("text", ["Mueeller", "Shhchukin", "Ooe", "uee", "Schaefer"])
+def test_todays_folds_reach_a_fixed_point_too(text: str) -> None:
+    key = normalise_name(text)
+    assert normalise_name(key) == key
+    assert name_keys(key) == (key,)
