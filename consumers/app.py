@@ -89,7 +89,7 @@ class ConsumerOptions:
 
 def consumer_config(settings: Settings, options: ConsumerOptions) -> dict[str, Any]:
     """librdkafka settings of the subscriber; manual commits cannot be overridden."""
-    config: dict[str, Any] = {**settings.kafka}
+    config: dict[str, Any] = settings.consumer_kafka()
     if options.instance_id:
         config["group.instance.id"] = options.instance_id
     config.update(
@@ -123,7 +123,7 @@ def ack_producer_config(settings: Settings) -> dict[str, Any]:
     the Java client's partitioner), idempotent, all in-sync replicas."""
     return {
         "partitioner": "murmur2_random",
-        **settings.kafka,
+        **settings.producer_kafka(),
         "enable.idempotence": True,
         "acks": "all",
     }

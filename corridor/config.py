@@ -2,7 +2,9 @@
 
 Settings are checked on the way in: an unknown section or key is rejected with its
 name, so a typo never silently falls back to a default. Kafka client settings use
-librdkafka's own property names under ``[kafka]`` and pass through to every client.
+librdkafka's own property names under ``[kafka]`` and pass through to every client;
+``[kafka.producer]`` and ``[kafka.consumer]`` add properties for one kind of client
+only (librdkafka warns about, and ignores, a producer's property given to a consumer).
 Secrets are never part of this object's ``repr``.
 """
 
@@ -97,12 +99,27 @@ class Settings:
     """Everything configurable, with defaults that work on a local cluster."""
 
     home: Path = Path(".corridor")
+    #: librdkafka properties for every client.
     kafka: Mapping[str, str] = field(default_factory=dict)
+    #: ... and for producers only (``[kafka.producer]``), and consumers only.
+    kafka_producer: Mapping[str, str] = field(default_factory=dict)
+    kafka_consumer: Mapping[str, str] = field(default_factory=dict)
     topics: TopicSettings = field(default_factory=TopicSettings)
     processor: ProcessorSettings = field(default_factory=ProcessorSettings)
     consumer: ConsumerSettings = field(default_factory=ConsumerSettings)
     producer: ProducerSettings = field(default_factory=ProducerSettings)
 
+    def producer_kafka(self) -> dict[str, str]:
+        """The librdkafka properties a producer gets from the settings."""
+        return {**self.kafka, **self.kafka_producer}
+
+    def consumer_kafka(self) -> dict[str, str]:
+        """The librdkafka properties a consumer gets from the settings."""
+        return {**self.kafka, **self.kafka_consumer}
+
+
+#: Sub-tables of ``[kafka]``: properties for one kind of client.
+KAFKA_ROLES = ("producer", "consumer")
 
 _SECTIONS: dict[str, type[Any]] = {
     "topics": TopicSettings,
@@ -147,12 +164,46 @@ def parse_settings(data: Mapping[str, Any], *, home: Path | None = None) -> Sett
     kafka = data.get("kafka", {})
     if not isinstance(kafka, Mapping):
         raise ConfigError("[kafka] must be a table of librdkafka properties")
+    common, roles = _kafka_properties(kafka, "kafka")
+    by_role = {}
+    for role in KAFKA_ROLES:
+        if role in common:
+            raise ConfigError(f"[kafka.{role}] must be a table of librdkafka properties")
+        by_role[role], nested = _kafka_properties(roles.get(role, {}), f"kafka.{role}")
+        if nested:
+            raise ConfigError(f"[kafka.{role}] holds the table(s) {', '.join(sorted(nested))}")
+    unknown = sorted(set(roles) - set(KAFKA_ROLES))
+    if unknown:
+        raise ConfigError(
+            f"unknown table(s) in [kafka]: {', '.join(unknown)} "
+            f"(only {' and '.join(f'[kafka.{r}]' for r in KAFKA_ROLES)})"
+        )
     sections = {name: _section(cls, data.get(name, {}), name) for name, cls in _SECTIONS.items()}
     return Settings(
         home=home or Path(str(data.get("home", ".corridor"))),
-        kafka={str(k): str(v) for k, v in kafka.items()},
+        kafka=common,
+        kafka_producer=by_role["producer"],
+        kafka_consumer=by_role["consumer"],
         **sections,
     )
+
+
+def _kafka_properties(
+    table: Mapping[str, Any], name: str
+) -> tuple[dict[str, str], dict[str, Mapping[str, Any]]]:
+    """A table's librdkafka properties (as strings, as librdkafka takes them) and the
+    tables nested in it."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"[{name}] must be a table of librdkafka properties")
+    properties, nested = {}, {}
+    for key, value in table.items():
+        if isinstance(value, Mapping):
+            nested[str(key)] = value
+        elif isinstance(value, bool):
+            properties[str(key)] = "true" if value else "false"
+        else:
+            properties[str(key)] = str(value)
+    return properties, nested
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -59,8 +59,8 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         on_change=on_change,
         on_rejected=metrics.directory_rejected.inc,
     ).start()
-    sink = KafkaSink(conn, runtime.settings.kafka)
-    internal = KafkaSink(conn, runtime.settings.kafka)
+    sink = KafkaSink(conn, runtime.settings.producer_kafka())
+    internal = KafkaSink(conn, runtime.settings.producer_kafka())
     try:
         processor = build_app(
             runtime,

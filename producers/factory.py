@@ -84,7 +84,7 @@ def producer_config(settings: Settings) -> dict[str, Any]:
     """
     return {
         "partitioner": "murmur2_random",
-        **settings.kafka,
+        **settings.producer_kafka(),
         "message.timeout.ms": settings.producer.delivery_timeout_ms,
         "enable.idempotence": True,
         "acks": "all",
