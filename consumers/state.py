@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import orjson
+
 from consumers.exceptions import InboxError
 from consumers.sqlite_files import connect
 from corridor.domain import Corridor
@@ -122,9 +124,9 @@ class ConsumerState:
                     (
                         r.alert_id,
                         r.issuer,
-                        json.dumps(
-                            [r.corridor.origin, r.corridor.destination, list(r.corridor.transit)]
-                        ),
+                        orjson.dumps(
+                            [r.corridor.origin, r.corridor.destination, r.corridor.transit]
+                        ).decode(),
                         r.kind,
                         r.created_at,
                         r.received_at,

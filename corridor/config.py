@@ -59,6 +59,9 @@ class ProcessorSettings:
     event_loop: str = "uvloop"
     #: Longest wait of a worker's fetch for partitions with nothing new (faust: 1500).
     fetch_max_wait_ms: int = 25
+    #: A worker holding records that wait, and handling none, for this long ends itself
+    #: (exit status 70) so that its supervisor or another worker takes over; 0: never.
+    stall_exit_seconds: float = 90.0
 
 
 @dataclass(frozen=True, slots=True)

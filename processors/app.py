@@ -32,6 +32,7 @@ import faust
 from corridor.codec import Codec
 from corridor.config import ProcessorSettings
 from corridor.domain import Directory
+from corridor.kafka_clients import consumer
 from corridor.logs import log_event
 from corridor.metrics import ProcessorMetrics
 from corridor.topics import ACKS_INBOUND, INBOUND
@@ -45,6 +46,13 @@ from processors.emitter import Emitter, Source
 from processors.fetch_guard import FetchGuard, look_at, watch_fetcher
 from processors.kafka_sink import KafkaSink
 from processors.lean_app import LeanApp
+from processors.progress_guard import (
+    Handled,
+    ProgressGuard,
+    WaitingRecords,
+    end_stalled,
+    watch_progress,
+)
 from processors.raw_events import RawSchema
 from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
 from processors.sweeper import Sweeper
@@ -195,11 +203,14 @@ def build_app(
         ttl=limits.dedup_ttl,
     )
 
+    handled = Handled()
+
     def guarded(handle: Callable[[Any], object]) -> Callable[[Any], Any]:
         """An agent body calling ``handle`` per event; a bug dead-letters the record."""
 
         async def agent(stream: Any) -> None:
             async for event in stream.events():
+                handled.count += 1
                 try:
                     handle(event)
                 except Exception as exc:
@@ -234,10 +245,14 @@ def build_app(
         if failed is not None:
             raise failed
 
-    app.agent(inbound, name="route-alerts")(guarded(lambda e: alerts.handle(_source(e))))
-    app.agent(acks_inbound, name="route-acks")(guarded(lambda e: acks.handle(_source(e))))
-    app.agent(to_correlate, name="correlate")(guarded(correlate))
-    app.agent(to_sweep, name="sweep")(guarded(lambda e: sweeper.apply(e.value)))
+    agents: tuple[tuple[Any, str, Callable[[Any], object]], ...] = (
+        (inbound, "route-alerts", lambda e: alerts.handle(_source(e))),
+        (acks_inbound, "route-acks", lambda e: acks.handle(_source(e))),
+        (to_correlate, "correlate", correlate),
+        (to_sweep, "sweep", lambda e: sweeper.apply(e.value)),
+    )
+    for topic, name, handle in agents:
+        app.agent(topic, name=name)(guarded(handle))
 
     _add_housekeeping(
         app,
@@ -250,7 +265,39 @@ def build_app(
         metrics=metrics,
         settings=settings,
     )
+    _add_progress_guard(app, runtime, handled)
     return ProcessorApp(app, alerts, acks, correlator, sweeper)
+
+
+def _add_progress_guard(app: faust.App, runtime: ProcessorRuntime, handled: Handled) -> None:
+    """Watches that a worker holding waiting records handles them (module
+    :mod:`processors.progress_guard`); ``stall_exit_seconds = 0`` turns it off."""
+    settings = runtime.settings.processor
+    if settings.stall_exit_seconds <= 0:
+        return
+    app_id = settings.app_id
+    consumed = {INBOUND, ACKS_INBOUND, sightings_topic(app_id), commands_topic(app_id)}
+    held: list[tuple[str, int]] = []
+
+    async def on_assigned(_sender: Any, *args: Any, signal: Any = None, **_: Any) -> None:
+        held[:] = sorted((tp.topic, tp.partition) for tp in args[0] if tp.topic in consumed)
+
+    app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
+
+    async def guard_progress() -> None:
+        group = consumer(runtime.connection, settings.app_id, quiet=True)
+        grace = settings.stall_exit_seconds
+        watch_progress(
+            handled=handled,
+            held=lambda: tuple(held),
+            expected=lambda: look_at(app).expected,
+            records=WaitingRecords(group),
+            guard=ProgressGuard(grace=grace),
+            on_stalled=end_stalled,
+            interval=min(10.0, grace / 6),
+        )
+
+    app.task(guard_progress)
 
 
 def _add_housekeeping(

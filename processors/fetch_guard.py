@@ -100,9 +100,9 @@ def look_at(app: Any) -> Look:
     return Look(fetcher_state == "running", expected, fetcher_state)
 
 
-def end_process(reason: str) -> NoReturn:
+def end_process(reason: str, *, event: str = "fetcher_down_exiting") -> NoReturn:
     """Logs why and exits at once, without the clean-up that is stuck."""
-    log_event(LOG, "fetcher_down_exiting", level=logging.CRITICAL, reason=reason)
+    log_event(LOG, event, level=logging.CRITICAL, reason=reason)
     for handler in logging.getLogger().handlers:
         handler.flush()
     os._exit(EXIT_FETCHER_DOWN)
