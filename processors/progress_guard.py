@@ -67,11 +67,17 @@ class Handled:
 class ProgressGuard:
     """Decides, from successive looks, when a worker has stalled."""
 
-    def __init__(self, *, grace: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, *, grace: float, looks: int = 3, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """``looks``: how many looks in a row must see the stall too, so that a process
+        paused as a whole (a suspended machine) is not ended at once when it resumes."""
         self._grace = grace
+        self._looks = looks
         self._clock = clock
         self._handled: int | None = None
         self._since: float | None = None
+        self._stalled_looks = 0
 
     @property
     def grace(self) -> float:
@@ -87,11 +93,13 @@ class ProgressGuard:
         moved, self._handled = handled != self._handled, handled
         if moved or not waiting or not expected:
             self._since = None
+            self._stalled_looks = 0
             return False
         now = self._clock()
         if self._since is None:
             self._since = now
-        return now - self._since >= self._grace
+        self._stalled_looks += 1
+        return self._stalled_looks > self._looks and now - self._since >= self._grace
 
 
 class WaitingRecords:

@@ -35,13 +35,26 @@ class Calls:
 
 def test_records_waiting_with_nothing_handled_for_the_grace_stall() -> None:
     clock = Clock()
-    guard = ProgressGuard(grace=90, clock=clock)
+    guard = ProgressGuard(grace=90, looks=1, clock=clock)
     assert not guard.stalled(handled=10, waiting=True, expected=True)  # first look
     assert not guard.stalled(handled=10, waiting=True, expected=True)  # the clock starts
     clock.now = 89.9
     assert not guard.stalled(handled=10, waiting=True, expected=True)
     clock.now = 90.0
     assert guard.stalled(handled=10, waiting=True, expected=True)
+
+
+def test_a_jump_of_the_clock_alone_does_not_stall() -> None:
+    # A machine suspended for an hour: its first looks after resuming see no progress
+    # because nothing ran; they must not end the worker before it had a chance.
+    clock = Clock()
+    guard = ProgressGuard(grace=90, looks=3, clock=clock)
+    guard.stalled(handled=5, waiting=True, expected=True)
+    assert not guard.stalled(handled=5, waiting=True, expected=True)  # the clock starts
+    clock.now = 3600
+    assert not guard.stalled(handled=5, waiting=True, expected=True)
+    assert not guard.stalled(handled=5, waiting=True, expected=True)
+    assert guard.stalled(handled=5, waiting=True, expected=True)  # four looks in a row
 
 
 def test_a_worker_that_handles_events_never_stalls_however_long_records_wait() -> None:
@@ -62,7 +75,7 @@ def test_an_idle_worker_with_nothing_waiting_never_stalls() -> None:
 
 def test_progress_restarts_the_clock() -> None:
     clock = Clock()
-    guard = ProgressGuard(grace=90, clock=clock)
+    guard = ProgressGuard(grace=90, looks=1, clock=clock)
     guard.stalled(handled=1, waiting=True, expected=True)
     guard.stalled(handled=1, waiting=True, expected=True)
     clock.now = 80
@@ -77,7 +90,7 @@ def test_progress_restarts_the_clock() -> None:
 
 def test_a_rebalance_or_a_silent_broker_decides_nothing_and_restarts_the_clock() -> None:
     clock = Clock()
-    guard = ProgressGuard(grace=90, clock=clock)
+    guard = ProgressGuard(grace=90, looks=1, clock=clock)
     guard.stalled(handled=1, waiting=True, expected=True)
     guard.stalled(handled=1, waiting=True, expected=True)
     clock.now = 80
