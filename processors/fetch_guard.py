@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from corridor.logs import log_event
+from processors.stall_clock import StallClock
 
 __all__ = [
     "EXIT_FETCHER_DOWN",
@@ -58,12 +59,14 @@ class FetchGuard:
     """Decides, from successive looks at the worker, when to give up on it."""
 
     def __init__(
-        self, *, grace: float = GRACE_SECONDS, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        grace: float = GRACE_SECONDS,
+        max_gap: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._grace = grace
-        self._clock = clock
         self._has_run = False
-        self._down_since: float | None = None
+        self._down = StallClock(grace=grace, max_gap=max_gap, clock=clock)
 
     def stalled(self, *, fetching: bool, expected: bool) -> bool:
         """True once the fetcher has been down, while it should run, for the whole grace.
@@ -74,13 +77,7 @@ class FetchGuard:
         """
         if fetching:
             self._has_run = True
-        if fetching or not expected or not self._has_run:
-            self._down_since = None
-            return False
-        now = self._clock()
-        if self._down_since is None:
-            self._down_since = now
-        return now - self._down_since >= self._grace
+        return self._down.held_for_grace(not fetching and expected and self._has_run)
 
 
 @dataclass(frozen=True)

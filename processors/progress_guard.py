@@ -36,6 +36,7 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 from corridor.logs import log_event
 from processors.fetch_guard import end_process
+from processors.stall_clock import StallClock
 
 __all__ = [
     "DEFAULT_STALL_SECONDS",
@@ -68,20 +69,18 @@ class ProgressGuard:
     """Decides, from successive looks, when a worker has stalled."""
 
     def __init__(
-        self, *, grace: float, looks: int = 3, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        grace: float,
+        max_gap: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """``looks``: how many looks in a row must see the stall too, so that a process
-        paused as a whole (a suspended machine) is not ended at once when it resumes."""
-        self._grace = grace
-        self._looks = looks
-        self._clock = clock
         self._handled: int | None = None
-        self._since: float | None = None
-        self._stalled_looks = 0
+        self._stuck = StallClock(grace=grace, max_gap=max_gap, clock=clock)
 
     @property
     def grace(self) -> float:
-        return self._grace
+        return self._stuck.grace
 
     def stalled(self, *, handled: int, waiting: bool | None, expected: bool) -> bool:
         """True once records have waited, with nothing handled, for the whole grace.
@@ -91,15 +90,7 @@ class ProgressGuard:
         (neither rebalancing nor stopping).
         """
         moved, self._handled = handled != self._handled, handled
-        if moved or not waiting or not expected:
-            self._since = None
-            self._stalled_looks = 0
-            return False
-        now = self._clock()
-        if self._since is None:
-            self._since = now
-        self._stalled_looks += 1
-        return self._stalled_looks > self._looks and now - self._since >= self._grace
+        return self._stuck.held_for_grace(not moved and bool(waiting) and expected)
 
 
 class WaitingRecords:

@@ -54,7 +54,7 @@ def test_a_running_fetcher_never_stalls() -> None:
 
 def test_a_fetcher_down_for_the_whole_grace_stalls() -> None:
     clock = Clock()
-    guard = FetchGuard(grace=20, clock=clock)
+    guard = FetchGuard(grace=20, max_gap=1000, clock=clock)
     assert not guard.stalled(fetching=True, expected=True)
     assert not guard.stalled(fetching=False, expected=True)
     clock.now = 19.9
@@ -74,7 +74,7 @@ def test_nothing_counts_before_the_fetcher_first_runs() -> None:
 
 def test_a_rebalance_or_a_shutdown_stops_the_count() -> None:
     clock = Clock()
-    guard = FetchGuard(grace=20, clock=clock)
+    guard = FetchGuard(grace=20, max_gap=1000, clock=clock)
     assert not guard.stalled(fetching=True, expected=True)
     assert not guard.stalled(fetching=False, expected=True)
     clock.now = 15
@@ -91,7 +91,7 @@ def test_a_rebalance_or_a_shutdown_stops_the_count() -> None:
 
 def test_a_restart_within_the_grace_starts_the_count_again() -> None:
     clock = Clock()
-    guard = FetchGuard(grace=20, clock=clock)
+    guard = FetchGuard(grace=20, max_gap=1000, clock=clock)
     assert not guard.stalled(fetching=True, expected=True)
     assert not guard.stalled(fetching=False, expected=True)
     clock.now = 15
@@ -101,6 +101,20 @@ def test_a_restart_within_the_grace_starts_the_count_again() -> None:
     clock.now = 35
     assert not guard.stalled(fetching=False, expected=True)
     clock.now = 36
+    assert guard.stalled(fetching=False, expected=True)
+
+
+def test_a_process_paused_as_a_whole_starts_the_count_again() -> None:
+    clock = Clock()
+    guard = FetchGuard(grace=20, clock=clock)  # a look over a third of the grace late
+    assert not guard.stalled(fetching=True, expected=True)
+    for _ in range(15):
+        clock.now += 1
+        assert not guard.stalled(fetching=False, expected=True)
+    clock.now += 3600  # suspended: the count starts at the first look after it
+    for _ in range(20):
+        assert not guard.stalled(fetching=False, expected=True)
+        clock.now += 1
     assert guard.stalled(fetching=False, expected=True)
 
 
@@ -118,7 +132,7 @@ def test_the_thread_reports_a_fetcher_that_stays_down() -> None:
     app = App()
     calls = Calls()
     stop = watch_fetcher(
-        lambda: look_at(app), FetchGuard(grace=0.05), on_stalled=calls, interval=0.01
+        lambda: look_at(app), FetchGuard(grace=0.05, max_gap=60), on_stalled=calls, interval=0.01
     )
     try:
         assert not calls.called.wait(0.2)
@@ -133,7 +147,7 @@ def test_the_thread_looks_no_more_once_stopped() -> None:
     app = App()
     calls = Calls()
     stop = watch_fetcher(
-        lambda: look_at(app), FetchGuard(grace=0.0), on_stalled=calls, interval=0.01
+        lambda: look_at(app), FetchGuard(grace=0.0, max_gap=60), on_stalled=calls, interval=0.01
     )
     assert not calls.called.wait(0.2)
     stop.set()

@@ -33,35 +33,31 @@ class Calls:
         self.called.set()
 
 
+def looks_until_stalled(
+    guard: ProgressGuard, clock: Clock, *, handled: int = 1, every: float = 10, most: int = 100
+) -> float | None:
+    """Looks every ``every`` seconds with nothing handled and records waiting; the
+    time of the look that stalled, if any."""
+    for _ in range(most):
+        if guard.stalled(handled=handled, waiting=True, expected=True):
+            return clock.now
+        clock.now += every
+    return None
+
+
 def test_records_waiting_with_nothing_handled_for_the_grace_stall() -> None:
     clock = Clock()
-    guard = ProgressGuard(grace=90, looks=1, clock=clock)
+    guard = ProgressGuard(grace=90, clock=clock)
     assert not guard.stalled(handled=10, waiting=True, expected=True)  # first look
-    assert not guard.stalled(handled=10, waiting=True, expected=True)  # the clock starts
-    clock.now = 89.9
-    assert not guard.stalled(handled=10, waiting=True, expected=True)
-    clock.now = 90.0
-    assert guard.stalled(handled=10, waiting=True, expected=True)
-
-
-def test_a_jump_of_the_clock_alone_does_not_stall() -> None:
-    # A machine suspended for an hour: its first looks after resuming see no progress
-    # because nothing ran; they must not end the worker before it had a chance.
-    clock = Clock()
-    guard = ProgressGuard(grace=90, looks=3, clock=clock)
-    guard.stalled(handled=5, waiting=True, expected=True)
-    assert not guard.stalled(handled=5, waiting=True, expected=True)  # the clock starts
-    clock.now = 3600
-    assert not guard.stalled(handled=5, waiting=True, expected=True)
-    assert not guard.stalled(handled=5, waiting=True, expected=True)
-    assert guard.stalled(handled=5, waiting=True, expected=True)  # four looks in a row
+    clock.now += 10
+    assert looks_until_stalled(guard, clock, handled=10) == 100  # counted from 10 s
 
 
 def test_a_worker_that_handles_events_never_stalls_however_long_records_wait() -> None:
     clock = Clock()
     guard = ProgressGuard(grace=90, clock=clock)
     for handled in range(100):
-        clock.now += 30
+        clock.now += 10
         assert not guard.stalled(handled=handled, waiting=True, expected=True)
 
 
@@ -69,40 +65,41 @@ def test_an_idle_worker_with_nothing_waiting_never_stalls() -> None:
     clock = Clock()
     guard = ProgressGuard(grace=90, clock=clock)
     for _ in range(100):
-        clock.now += 30
+        clock.now += 10
         assert not guard.stalled(handled=7, waiting=False, expected=True)
 
 
-def test_progress_restarts_the_clock() -> None:
+def test_progress_restarts_the_count() -> None:
     clock = Clock()
-    guard = ProgressGuard(grace=90, looks=1, clock=clock)
-    guard.stalled(handled=1, waiting=True, expected=True)
-    guard.stalled(handled=1, waiting=True, expected=True)
-    clock.now = 80
+    guard = ProgressGuard(grace=90, clock=clock)
+    assert looks_until_stalled(guard, clock, handled=1, most=8) is None  # 70 s
     assert not guard.stalled(handled=2, waiting=True, expected=True)  # one more event
-    clock.now = 100
-    assert not guard.stalled(handled=2, waiting=True, expected=True)  # the clock restarts
-    clock.now = 189.9
-    assert not guard.stalled(handled=2, waiting=True, expected=True)
-    clock.now = 190
-    assert guard.stalled(handled=2, waiting=True, expected=True)
+    clock.now += 10
+    assert looks_until_stalled(guard, clock, handled=2) == clock.now
+    assert clock.now == 80 + 10 + 90
 
 
-def test_a_rebalance_or_a_silent_broker_decides_nothing_and_restarts_the_clock() -> None:
+def test_a_rebalance_or_a_silent_broker_decides_nothing_and_restarts_the_count() -> None:
+    for state in ({"waiting": True, "expected": False}, {"waiting": None, "expected": True}):
+        clock = Clock()
+        guard = ProgressGuard(grace=90, clock=clock)
+        assert looks_until_stalled(guard, clock, most=8) is None
+        assert not guard.stalled(handled=1, **state)
+        clock.now += 10
+        started = clock.now
+        assert looks_until_stalled(guard, clock) == started + 90
+
+
+def test_a_process_paused_as_a_whole_is_judged_only_on_the_time_it_ran() -> None:
+    # A machine suspended for an hour: on resuming, nothing was handled in that hour
+    # because nothing ran, which must not end the worker at once.
     clock = Clock()
-    guard = ProgressGuard(grace=90, looks=1, clock=clock)
-    guard.stalled(handled=1, waiting=True, expected=True)
-    guard.stalled(handled=1, waiting=True, expected=True)
-    clock.now = 80
-    assert not guard.stalled(handled=1, waiting=True, expected=False)  # rebalancing
-    clock.now = 120
+    guard = ProgressGuard(grace=90, clock=clock)
+    assert looks_until_stalled(guard, clock, most=8) is None  # stuck for 70 s, then
+    clock.now += 3600
+    resumed = clock.now
     assert not guard.stalled(handled=1, waiting=True, expected=True)
-    clock.now = 200
-    assert not guard.stalled(handled=1, waiting=None, expected=True)  # broker silent
-    clock.now = 250
-    assert not guard.stalled(handled=1, waiting=True, expected=True)
-    clock.now = 340
-    assert guard.stalled(handled=1, waiting=True, expected=True)
+    assert looks_until_stalled(guard, clock) == resumed + 90
 
 
 class FakeConsumer:
@@ -176,7 +173,7 @@ def test_the_thread_ends_a_stuck_worker_and_not_a_busy_one() -> None:
         held=lambda: [("in", 0)],
         expected=lambda: True,
         records=WaitingRecords(cast(Consumer, fake)),
-        guard=ProgressGuard(grace=0.1),
+        guard=ProgressGuard(grace=0.1, max_gap=60),
         on_stalled=calls,
         interval=0.02,
     )
@@ -198,7 +195,7 @@ def test_the_thread_looks_no_more_once_stopped() -> None:
         held=lambda: [("in", 0)],
         expected=lambda: False,
         records=WaitingRecords(cast(Consumer, fake)),
-        guard=ProgressGuard(grace=0.0),
+        guard=ProgressGuard(grace=0.0, max_gap=60),
         on_stalled=calls,
         interval=0.01,
     )
