@@ -61,6 +61,7 @@ class ProcessorSettings:
     fetch_max_wait_ms: int = 25
     #: A worker holding records that wait, and handling none, for this long ends itself
     #: (exit status 70) so that its supervisor or another worker takes over; 0: never.
+    #: Well past a commit's longest wait for the brokers (30 s) and a rebalance.
     stall_exit_seconds: float = 90.0
 
 

@@ -25,6 +25,7 @@ too), and an idle one has nothing waiting once its last offsets are committed (e
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import logging
 import threading
@@ -39,7 +40,6 @@ from processors.fetch_guard import end_process
 from processors.stall_clock import StallClock
 
 __all__ = [
-    "DEFAULT_STALL_SECONDS",
     "Handled",
     "ProgressGuard",
     "WaitingRecords",
@@ -48,9 +48,6 @@ __all__ = [
 ]
 
 LOG = logging.getLogger("corridor.processor")
-#: Default of ``processor.stall_exit_seconds``: well past a commit's longest wait for
-#: the broker (30 s) and a rebalance's recovery, well before faust's own warnings.
-DEFAULT_STALL_SECONDS = 90.0
 #: Longest wait for the broker's answer to one look.
 LOOK_TIMEOUT_SECONDS = 10.0
 
@@ -126,7 +123,8 @@ class WaitingRecords:
 def end_stalled(reason: str) -> NoReturn:
     """Writes every thread's stack to stderr (file, line and function names, no values:
     where the worker waits), then logs why and exits."""
-    faulthandler.dump_traceback(all_threads=True)
+    with contextlib.suppress(OSError, RuntimeError, ValueError):  # no usable stderr
+        faulthandler.dump_traceback(all_threads=True)
     end_process(reason, event="worker_stalled_exiting")
 
 
