@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 
 from processors.fetch_guard import EXIT_FETCHER_DOWN, FetchGuard, Look, look_at, watch_fetcher
-
-
-@dataclass
-class Clock:
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.guard_fakes import Calls, Clock
 
 
 @dataclass
@@ -32,16 +24,6 @@ class App:
     _fetcher: Service = field(default_factory=Service)
     state: str = "running"
     rebalancing: bool = False
-
-
-@dataclass
-class Calls:
-    reasons: list[str] = field(default_factory=list)
-    called: threading.Event = field(default_factory=threading.Event)
-
-    def __call__(self, reason: str) -> None:
-        self.reasons.append(reason)
-        self.called.set()
 
 
 def test_a_running_fetcher_never_stalls() -> None:

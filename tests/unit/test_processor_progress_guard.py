@@ -6,31 +6,13 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
 from confluent_kafka import Consumer, KafkaError, KafkaException
 
 from processors.fetch_guard import EXIT_FETCHER_DOWN
 from processors.progress_guard import Handled, ProgressGuard, WaitingRecords, watch_progress
-
-
-@dataclass
-class Clock:
-    now: float = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@dataclass
-class Calls:
-    reasons: list[str] = field(default_factory=list)
-    called: threading.Event = field(default_factory=threading.Event)
-
-    def __call__(self, reason: str) -> None:
-        self.reasons.append(reason)
-        self.called.set()
+from tests.guard_fakes import Calls, Clock
 
 
 def looks_until_stalled(
