@@ -165,10 +165,7 @@ def parse_settings(data: Mapping[str, Any], *, home: Path | None = None) -> Sett
     unknown = sorted(set(data) - {*_SECTIONS, "kafka", "home"})
     if unknown:
         raise ConfigError(f"unknown section(s) in the configuration: {', '.join(unknown)}")
-    kafka = data.get("kafka", {})
-    if not isinstance(kafka, Mapping):
-        raise ConfigError("[kafka] must be a table of librdkafka properties")
-    common, roles = _kafka_properties(kafka, "kafka")
+    common, roles = _kafka_properties(data.get("kafka", {}), "kafka")
     by_role = {}
     for role in KAFKA_ROLES:
         if role in common:

@@ -285,7 +285,7 @@ def _add_progress_guard(app: faust.App, runtime: ProcessorRuntime, handled: Hand
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
 
     async def guard_progress() -> None:
-        group = consumer(runtime.connection, settings.app_id, quiet=True)
+        group = consumer(runtime.connection, app_id, quiet=True)
         grace = settings.stall_exit_seconds
         watch_progress(
             handled=handled,
