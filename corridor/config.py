@@ -221,6 +221,21 @@ def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     return result
 
 
+def settings_file(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The file :func:`load_settings` reads for ``path``: ``path`` itself, else the one
+    ``CORRIDOR_CONFIG`` names, else ``./corridor.toml`` when it exists."""
+    if path is not None:
+        return path
+    env = os.environ if environ is None else environ
+    named = env.get(ENV_PREFIX + "CONFIG")
+    if named:
+        return Path(named)
+    default = Path(CONFIG_FILE)
+    return default if default.exists() else None
+
+
 def load_settings(
     path: Path | None = None,
     *,
@@ -229,7 +244,7 @@ def load_settings(
 ) -> Settings:
     """Read ``path`` (or ``./corridor.toml`` if present) and apply environment overrides."""
     env = os.environ if environ is None else environ
-    candidate = path or Path(env.get(ENV_PREFIX + "CONFIG", CONFIG_FILE))
+    candidate = path or settings_file(environ=env) or Path(CONFIG_FILE)
     data: dict[str, Any] = {}
     if candidate.exists():
         try:

@@ -11,6 +11,7 @@ import click
 
 from corridor.cli.benchmarks import FULL, QUICK, render, run_suite
 from corridor.cli.context import CliContext
+from corridor.config import settings_file
 from corridor.exceptions import CorridorError
 
 
@@ -46,7 +47,9 @@ def bench(ctx: CliContext, as_json: bool, quick: bool, results_dir: Path, use_ho
     """Measure the bound, plain Kafka, each stage and end-to-end latency in one run.
 
     Starts its own one-node TLS cluster in a temporary home (stopped at the end) unless
-    --use-home is given. Progress goes to stderr; the table (or JSON) to stdout.
+    --use-home is given. Every stage runs with the settings of --config (or
+    ./corridor.toml, and CORRIDOR_* variables). Progress goes to stderr; the table (or
+    JSON) to stdout.
     """
     scale = QUICK if quick else FULL
     # The components log every alert at INFO; here only their problems are of interest.
@@ -56,6 +59,8 @@ def bench(ctx: CliContext, as_json: bool, quick: bool, results_dir: Path, use_ho
         ctx.home if use_home else None,
         scale,
         report=lambda message: click.echo(f"bench: {message}", err=True),
+        settings=ctx.settings(),
+        config=settings_file(ctx.config),
     )
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_path(results_dir, quick)

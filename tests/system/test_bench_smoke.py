@@ -2,7 +2,7 @@
 
 Only that it runs: no figure is checked against a threshold (machines are noisy; the
 benchmark's own targets are read from its results, docs/performance.md). It starts
-and stops its own broker, like a user's run.
+and stops its own broker, like a user's run, with a settings file of its own.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from corridor.envelope import DEFAULT_SUITE
+
 pytestmark = pytest.mark.system
 
 STAGES = {"bound", "warm_up", "baseline", "faust", "producer_3", "producer_1", "processor_1"}
@@ -22,9 +24,13 @@ STAGES |= {"processor_2", "consumer", "latency"}
 
 def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     results = tmp_path / "results"
+    # Measured with the settings it is given: here the one-wrap-per-alert sealing.
+    config = tmp_path / "corridor.toml"
+    config.write_text("[producer]\nkey_reuse_alerts = 1\n")
     run = subprocess.run(
         [
-            *(sys.executable, "-m", "corridor", "--home", str(tmp_path / "unused"), "bench"),
+            *(sys.executable, "-m", "corridor", "--home", str(tmp_path / "unused")),
+            *("--config", str(config), "bench"),
             *("--quick", "--json", "--results-dir", str(results)),
         ],
         capture_output=True,
@@ -35,6 +41,10 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr[-3000:]
     data = json.loads(run.stdout)
     assert data["errors"] == {}
+    assert data["config"] == str(config)
+    assert data["sealing"]["suite"] == DEFAULT_SUITE
+    assert data["sealing"]["suite"].startswith("CORRIDOR-1:")  # the defaults seal CORRIDOR-2
+    assert data["sealing"]["key_reuse_alerts"] == 1
     assert set(data["stages"]) == STAGES
     # What a stage left in the page cache went to disk before the next was measured.
     assert all(stage["sync_s"] >= 0 for stage in data["stages"].values())

@@ -2,8 +2,8 @@
 
 By default a one-node local cluster (TLS, SCRAM, ACLs, as ``corridor infra up``
 starts it) is started in a temporary home on free ports, the sample network of
-``examples/directory.json`` is applied with local keys, and everything is stopped and
-removed at the end. With a home of its own the caller's cluster is used as it is.
+``examples/directory.json`` is applied with local keys (and the caller's settings: its
+``[topics]`` decide the partitions), and everything is stopped and removed at the end. With a home of its own the caller's cluster is used as it is.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from corridor.config import Settings
@@ -25,13 +26,13 @@ __all__ = ["SAMPLE_DIRECTORY", "bench_cluster"]
 SAMPLE_DIRECTORY = Path(__file__).resolve().parents[3] / "examples" / "directory.json"
 
 
-def _apply_sample_directory(home: Path, attempts: int = 20) -> None:
+def _apply_sample_directory(settings: Settings, attempts: int = 20) -> None:
     """A broker that has just started may not lead the directory partition yet:
     retriable errors are retried for a while."""
     for attempt in range(attempts):
         try:
             apply_directory(
-                Workspace(home), Settings(home=home), SAMPLE_DIRECTORY, use_local_keys=True
+                Workspace(settings.home), settings, SAMPLE_DIRECTORY, use_local_keys=True
             )
             return
         except CorridorError as exc:
@@ -41,7 +42,9 @@ def _apply_sample_directory(home: Path, attempts: int = 20) -> None:
 
 
 @contextmanager
-def bench_cluster(home: Path | None, report: Callable[[str], None]) -> Iterator[Path]:
+def bench_cluster(
+    home: Path | None, report: Callable[[str], None], settings: Settings | None = None
+) -> Iterator[Path]:
     """The Corridor home of the cluster to measure (see the module docstring)."""
     if home is not None:
         yield home
@@ -57,7 +60,7 @@ def bench_cluster(home: Path | None, report: Callable[[str], None]) -> Iterator[
             started = time.perf_counter()
             cluster.up(nodes=1, base_port=0)
             report(f"broker up in {time.perf_counter() - started:.0f}s")
-            _apply_sample_directory(cluster.home)
+            _apply_sample_directory(replace(settings or Settings(), home=cluster.home))
             report("sample network applied")
             yield cluster.home
         finally:

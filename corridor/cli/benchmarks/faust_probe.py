@@ -31,7 +31,7 @@ from typing import Any
 
 import faust
 
-from corridor.config import ProcessorSettings
+from corridor.config import load_settings
 from corridor.connection import Connection
 from corridor.workspace import Workspace
 from processors.event_loop import install_event_loop
@@ -144,7 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", type=Path, default=None, help="write cProfile stats here")
     args = parser.parse_args(argv)
     if args.variant in LOOP_VARIANTS:
-        install_event_loop(ProcessorSettings().event_loop)
+        install_event_loop(load_settings(home=args.home).processor.event_loop)
     worker = faust.Worker(build(args), loglevel="WARNING", quiet=True, redirect_stdouts=False)
     worker.spinner = None  # no terminal progress bar in a child process
     worker.execute_from_commandline()

@@ -9,7 +9,9 @@ It runs as its own process, so that publishing (check, seal, sign: most of a cor
 One alert is published and acknowledged first, off the clock (the idempotent
 producer fetches its id then). Then ``R * S`` alerts follow on schedule; ``F`` gets,
 as JSON, when ``publish`` was called for each (``time.time()``, by alert id), the rate
-achieved and how far behind schedule the publisher fell at worst.
+achieved and how far behind schedule the publisher fell at worst. Its settings are
+read as any ``corridor`` command reads them (``CORRIDOR_CONFIG``, ``./corridor.toml``,
+``CORRIDOR_<SECTION>_<KEY>``), with ``--home`` for the cluster.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import sys
 import time
 from pathlib import Path
 
-from corridor.config import Settings
+from corridor.config import load_settings
 from producers import make_alert_id, open_publisher
 
 from .workload import ISSUER, alerts
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
     ids = [make_alert_id(ISSUER, draft["idempotency_key"]) for draft in drafts]
     sent: dict[str, float] = {}
     behind = 0.0
-    with open_publisher(Settings(home=args.home), ISSUER) as publisher:
+    with open_publisher(load_settings(home=args.home), ISSUER) as publisher:
         publisher.publish(drafts[0]).result(30)
         begin = time.perf_counter()
         for n, (draft, alert_id) in enumerate(zip(drafts[1:], ids[1:], strict=True)):

@@ -12,15 +12,16 @@ import os
 import platform
 import tempfile
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
 from confluent_kafka import TopicPartition
 
-from corridor.config import Settings
+from corridor.config import ENV_PREFIX, Settings
 from corridor.kafka_clients import admin_client
 from corridor.topics import INBOUND
 from corridor.workspace import Workspace
@@ -38,6 +39,8 @@ from .warm_up import WarmUp, warm_up
 from .workload import load_average, write_back
 
 __all__ = ["FULL", "QUICK", "Scale", "run_suite"]
+
+CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1
@@ -116,8 +119,50 @@ class _Run:
             }
 
 
-def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) -> dict[str, Any]:
-    """Every measurement of the benchmark, as the JSON document it writes."""
+@contextmanager
+def _config_for_subprocesses(config: Path | None) -> Iterator[None]:
+    """The workers and the latency stage's publisher run as processes of their own and
+    read their settings as any ``corridor`` command does: given ``config`` they read
+    that file too, so every stage measures one configuration."""
+    if config is None:
+        yield
+        return
+    before = os.environ.get(CONFIG_VARIABLE)
+    os.environ[CONFIG_VARIABLE] = str(config.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[CONFIG_VARIABLE]
+        else:
+            os.environ[CONFIG_VARIABLE] = before
+
+
+def run_suite(
+    home: Path | None,
+    scale: Scale,
+    report: Callable[[str], None],
+    *,
+    settings: Settings | None = None,
+    config: Path | None = None,
+) -> dict[str, Any]:
+    """Every measurement of the benchmark, as the JSON document it writes.
+
+    ``settings`` (read from ``config``, the file they came from, if any) apply to
+    every stage, the cluster's home aside; the defaults when None.
+    """
+    base = settings or Settings()
+    with _config_for_subprocesses(config):
+        return _run_suite(home, scale, report, base, config)
+
+
+def _run_suite(
+    home: Path | None,
+    scale: Scale,
+    report: Callable[[str], None],
+    base: Settings,
+    config: Path | None,
+) -> dict[str, Any]:
     started = time.perf_counter()
     run = _Run(report)
     results: dict[str, Any] = {
@@ -126,10 +171,11 @@ def run_suite(home: Path | None, scale: Scale, report: Callable[[str], None]) ->
         "scale": scale.name,
         "machine": _machine(),
         "broker": {"nodes": 1, "security": "SASL_SSL (TLS + SCRAM-SHA-512), ACLs"},
+        "config": None if config is None else str(config),
     }
     logs = Path(tempfile.mkdtemp(prefix="corridor-bench-logs-"))
-    with bench_cluster(home, report) as cluster_home:
-        settings = Settings(home=cluster_home)
+    with bench_cluster(home, report, base) as cluster_home:
+        settings = replace(base, home=cluster_home)
         admin = Workspace(cluster_home).admin_connection()
         partitions = _partitions(settings)
         sample = prepare_sample(settings, partitions)
