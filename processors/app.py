@@ -54,7 +54,15 @@ from processors.progress_guard import (
     watch_progress,
 )
 from processors.raw_events import RawSchema
-from processors.runtime import ProcessorRuntime, Topology, commands_topic, sightings_topic
+from processors.runtime import (
+    ALERTS_TABLE,
+    CHANGELOG_TOPIC_CONFIG,
+    TOKENS_TABLE,
+    ProcessorRuntime,
+    Topology,
+    commands_topic,
+    sightings_topic,
+)
 from processors.sweeper import Sweeper
 from processors.tables import OutputChangelogTable, changelog_bytes
 
@@ -154,14 +162,14 @@ def build_app(
             beacon=app.tables.beacon,
             partitions=partitions,
             schema=_JSON,
-            extra_topic_configs=internal_config,
+            extra_topic_configs={**internal_config, **CHANGELOG_TOPIC_CONFIG},
             output=internal,
             encode_value=encode_value,
         )
         return app.tables.add(created)
 
-    alerts_table = table("alerts")
-    tokens_table = table("tokens", TokenValues().encode)
+    alerts_table = table(ALERTS_TABLE)
+    tokens_table = table(TOKENS_TABLE, TokenValues().encode)
 
     emitter = Emitter(sink, codec, runtime.processor_id)
     limits = Limits.from_settings(settings)

@@ -13,7 +13,8 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from confluent_kafka import KafkaException
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from corridor.config import Settings
 from corridor.connection import Connection
@@ -24,13 +25,30 @@ from corridor.workspace import Workspace
 from processors.errors import ProcessorError
 
 __all__ = [
+    "ALERTS_TABLE",
+    "CHANGELOG_TOPIC_CONFIG",
+    "TABLES",
+    "TOKENS_TABLE",
     "ProcessorRuntime",
     "Topology",
+    "bound_changelog_segments",
+    "changelog_topic",
     "commands_topic",
     "discover_topology",
     "ensure_internal_topics",
     "sightings_topic",
 ]
+
+
+#: The worker's tables; each is kept in a compacted changelog topic.
+ALERTS_TABLE, TOKENS_TABLE = "alerts", "tokens"
+TABLES = (ALERTS_TABLE, TOKENS_TABLE)
+#: A worker restores its tables by reading their changelogs whole, and the brokers
+#: compact only closed segments: with Kafka's defaults (1 GiB or 7 days) a changelog
+#: holds every value written in the last week, many times the state (a token's value is
+#: written again with each of its sightings). Segments closed after ten minutes or
+#: 128 MiB let the log cleaner keep a changelog near the size of the table.
+CHANGELOG_TOPIC_CONFIG = {"segment.ms": str(10 * 60 * 1000), "segment.bytes": str(128 << 20)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +123,11 @@ def commands_topic(app_id: str) -> str:
     return f"{app_id}-commands"
 
 
+def changelog_topic(app_id: str, table: str) -> str:
+    """The changelog faust names for ``table`` of application ``app_id``."""
+    return f"{app_id}-{table}-changelog"
+
+
 def ensure_internal_topics(conn: Connection, app_id: str, topology: Topology) -> None:
     """Create the worker's internal topics before faust subscribes to them.
 
@@ -116,12 +139,37 @@ def ensure_internal_topics(conn: Connection, app_id: str, topology: Topology) ->
         TopicSpec(name, topology.partitions, {"retention.ms": str(7 * 24 * 3600 * 1000)})
         for name in (sightings_topic(app_id), commands_topic(app_id))
     ]
+    admin = admin_client(conn, quiet=True)
     try:
         ensure_topics(
-            admin_client(conn, quiet=True),
+            admin,
             specs,
             replication_factor=topology.replicas,
             min_insync_replicas=topology.min_insync_replicas,
         )
     except TopicError as exc:
         raise ProcessorError(f"cannot create the processors' internal topics: {exc}") from exc
+    bound_changelog_segments(admin, [changelog_topic(app_id, table) for table in TABLES])
+
+
+def bound_changelog_segments(admin: AdminClient, topics: list[str], timeout: float = 30.0) -> None:
+    """Give changelogs that already exist the segment limits of
+    :data:`CHANGELOG_TOPIC_CONFIG` (faust gives them to those it creates, and never
+    changes a topic it finds). A changelog not created yet is left to faust."""
+    entries = [
+        ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+        for name, value in CHANGELOG_TOPIC_CONFIG.items()
+    ]
+    resources = [ConfigResource("TOPIC", topic, incremental_configs=entries) for topic in topics]
+    futures = admin.incremental_alter_configs(resources, request_timeout=timeout)
+    for resource, future in futures.items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            error = exc.args[0]
+            if isinstance(error, KafkaError) and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+                continue
+            raise ProcessorError(
+                f"cannot set the segment limits of changelog {resource.name}: {error}",
+                retriable=isinstance(error, KafkaError) and error.retriable(),
+            ) from exc

@@ -1,0 +1,71 @@
+"""A worker's changelogs close their segments early, so the brokers can compact them.
+
+A worker restores its tables by reading their changelogs whole; with Kafka's default
+segments (1 GiB or 7 days) nothing of the last week is compacted, and the restore
+reads every value written since. Workers create the changelogs with short segments
+and give them to changelogs created before.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from confluent_kafka.admin import ConfigResource, NewTopic
+
+from corridor.connection import Connection
+from corridor.kafka_clients import admin_client
+from processors.runtime import (
+    CHANGELOG_TOPIC_CONFIG,
+    TABLES,
+    changelog_topic,
+    discover_topology,
+    ensure_internal_topics,
+)
+from tests.conftest import Network
+from tests.processor_running import ProcessorGroup
+
+pytestmark = pytest.mark.integration
+
+LIMITS = set(CHANGELOG_TOPIC_CONFIG)
+
+
+def _configs(conn: Connection, topic: str) -> dict[str, str]:
+    admin = admin_client(conn, quiet=True)
+    (future,) = admin.describe_configs([ConfigResource("TOPIC", topic)]).values()
+    return {name: entry.value for name, entry in future.result(timeout=30).items()}
+
+
+def test_a_worker_creates_its_changelogs_compacted_with_short_segments(
+    network: Network, worker: ProcessorGroup
+) -> None:
+    worker.wait_ready(network.settings.topics.partitions)
+    admin = network.workspace.admin_connection()
+    for table in TABLES:
+        configs = _configs(admin, changelog_topic(worker.app_id, table))
+        assert configs["cleanup.policy"] == "compact"
+        assert {name: configs[name] for name in LIMITS} == CHANGELOG_TOPIC_CONFIG
+
+
+def test_changelogs_created_before_get_the_short_segments(network: Network) -> None:
+    conn = network.workspace.processor_connection()
+    app_id = f"corridor-processor-t{uuid.uuid4().hex[:8]}"
+    tokens = changelog_topic(app_id, "tokens")
+    admin = admin_client(network.workspace.admin_connection(), quiet=True)
+    old = NewTopic(
+        tokens, num_partitions=2, replication_factor=1, config={"cleanup.policy": "compact"}
+    )
+    for future in admin.create_topics([old]).values():
+        future.result(timeout=30)
+    before = _configs(network.workspace.admin_connection(), tokens)
+    assert before["segment.ms"] == str(7 * 24 * 3600 * 1000)  # the broker's default
+
+    # As a worker of that application does at start, with its own principal; its
+    # "alerts" changelog does not exist yet and is left to faust.
+    ensure_internal_topics(conn, app_id, discover_topology(conn, network.settings))
+
+    after = _configs(network.workspace.admin_connection(), tokens)
+    assert {name: after[name] for name in LIMITS} == CHANGELOG_TOPIC_CONFIG
+    assert after["cleanup.policy"] == "compact"
+    listed = admin.list_topics(timeout=30).topics
+    assert changelog_topic(app_id, "alerts") not in listed
