@@ -8,6 +8,7 @@ topics have the same partition count, so a mismatch stops the worker at start.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 from corridor.config import Settings
 from corridor.connection import Connection
 from corridor.kafka_clients import admin_client
+from corridor.logs import log_event
 from corridor.provisioning import replication_for
 from corridor.topics import ACKS_INBOUND, INBOUND, TopicError, TopicSpec, ensure_topics
 from corridor.workspace import Workspace
@@ -39,6 +41,8 @@ __all__ = [
     "sightings_topic",
 ]
 
+
+LOG = logging.getLogger("corridor.processor")
 
 #: The worker's tables; each is kept in a compacted changelog topic.
 ALERTS_TABLE, TOKENS_TABLE = "alerts", "tokens"
@@ -155,7 +159,9 @@ def ensure_internal_topics(conn: Connection, app_id: str, topology: Topology) ->
 def bound_changelog_segments(admin: AdminClient, topics: list[str], timeout: float = 30.0) -> None:
     """Give changelogs that already exist the segment limits of
     :data:`CHANGELOG_TOPIC_CONFIG` (faust gives them to those it creates, and never
-    changes a topic it finds). A changelog not created yet is left to faust."""
+    changes a topic it finds). A changelog not created yet is left to faust. A cluster
+    that refuses the change gets a warning, not a worker that will not start: without
+    the limits only restores take longer."""
     entries = [
         ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
         for name, value in CHANGELOG_TOPIC_CONFIG.items()
@@ -169,7 +175,17 @@ def bound_changelog_segments(admin: AdminClient, topics: list[str], timeout: flo
             error = exc.args[0]
             if isinstance(error, KafkaError) and error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
                 continue
-            raise ProcessorError(
-                f"cannot set the segment limits of changelog {resource.name}: {error}",
-                retriable=isinstance(error, KafkaError) and error.retriable(),
-            ) from exc
+            _unchanged(resource.name, error.name() if isinstance(error, KafkaError) else str(error))
+        except TimeoutError:
+            _unchanged(resource.name, "timed out")
+
+
+def _unchanged(topic: str, error: str) -> None:
+    log_event(
+        LOG,
+        "changelog_segments_unchanged",
+        level=logging.WARNING,
+        topic=topic,
+        error=error,
+        hint="restores read the changelog's uncompacted segments; see decision 24",
+    )

@@ -8,6 +8,7 @@ and give them to changelogs created before.
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 import pytest
@@ -18,6 +19,7 @@ from corridor.kafka_clients import admin_client
 from processors.runtime import (
     CHANGELOG_TOPIC_CONFIG,
     TABLES,
+    bound_changelog_segments,
     changelog_topic,
     discover_topology,
     ensure_internal_topics,
@@ -47,16 +49,23 @@ def test_a_worker_creates_its_changelogs_compacted_with_short_segments(
         assert {name: configs[name] for name in LIMITS} == CHANGELOG_TOPIC_CONFIG
 
 
-def test_changelogs_created_before_get_the_short_segments(network: Network) -> None:
-    conn = network.workspace.processor_connection()
+def _old_changelog(network: Network, table: str) -> tuple[str, str]:
+    """A new application id, and its ``table`` changelog as an older worker created it."""
     app_id = f"corridor-processor-t{uuid.uuid4().hex[:8]}"
-    tokens = changelog_topic(app_id, "tokens")
+    topic = changelog_topic(app_id, table)
     admin = admin_client(network.workspace.admin_connection(), quiet=True)
     old = NewTopic(
-        tokens, num_partitions=2, replication_factor=1, config={"cleanup.policy": "compact"}
+        topic, num_partitions=2, replication_factor=1, config={"cleanup.policy": "compact"}
     )
     for future in admin.create_topics([old]).values():
         future.result(timeout=30)
+    return app_id, topic
+
+
+def test_changelogs_created_before_get_the_short_segments(network: Network) -> None:
+    conn = network.workspace.processor_connection()
+    app_id, tokens = _old_changelog(network, "tokens")
+    admin = admin_client(network.workspace.admin_connection(), quiet=True)
     before = _configs(network.workspace.admin_connection(), tokens)
     assert before["segment.ms"] == str(7 * 24 * 3600 * 1000)  # the broker's default
 
@@ -69,3 +78,18 @@ def test_changelogs_created_before_get_the_short_segments(network: Network) -> N
     assert after["cleanup.policy"] == "compact"
     listed = admin.list_topics(timeout=30).topics
     assert changelog_topic(app_id, "alerts") not in listed
+
+
+def test_a_cluster_that_refuses_the_change_gets_a_warning_not_a_stopped_worker(
+    network: Network, caplog: pytest.LogCaptureFixture
+) -> None:
+    _, tokens = _old_changelog(network, "tokens")
+    # An agency's principal has no right on the processors' topics.
+    refused = admin_client(network.workspace.agency_connection("AT-BKA"), quiet=True)
+    with caplog.at_level(logging.WARNING, logger="corridor.processor"):
+        bound_changelog_segments(refused, [tokens])
+    (warned,) = [r for r in caplog.records if r.getMessage() == "changelog_segments_unchanged"]
+    assert tokens in str(warned.__dict__)
+    assert "AUTHORIZATION_FAILED" in str(warned.__dict__)
+    after = _configs(network.workspace.admin_connection(), tokens)
+    assert after["segment.ms"] == str(7 * 24 * 3600 * 1000)

@@ -3,7 +3,8 @@
 By default a one-node local cluster (TLS, SCRAM, ACLs, as ``corridor infra up``
 starts it) is started in a temporary home on free ports, the sample network of
 ``examples/directory.json`` is applied with local keys (and the caller's settings: its
-``[topics]`` decide the partitions), and everything is stopped and removed at the end. With a home of its own the caller's cluster is used as it is.
+``[topics]`` decide the partitions), and everything is stopped and removed at the end.
+With a home of its own the caller's cluster is used as it is.
 """
 
 from __future__ import annotations
