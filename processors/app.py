@@ -40,7 +40,13 @@ from processors.ack_router import AckRouter
 from processors.alerts import AlertRouter, Limits
 from processors.commit_barrier import CommitBarrier
 from processors.commit_watchdog import CommitWatchdog, install_strict_commits
-from processors.correlation import Correlator, SightingBatches, TokenValues, sighting_entries
+from processors.correlation import (
+    Correlator,
+    SightingBatches,
+    TokenValues,
+    restored_token_value,
+    sighting_entries,
+)
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
 from processors.fetch_guard import FetchGuard, look_at, watch_fetcher
@@ -63,6 +69,7 @@ from processors.runtime import (
     commands_topic,
     sightings_topic,
 )
+from processors.state import restored_entry
 from processors.sweeper import Sweeper
 from processors.tables import OutputChangelogTable, changelog_bytes
 
@@ -155,7 +162,11 @@ def build_app(
         config=internal_config,
     )
 
-    def table(name: str, encode_value: Callable[[Any], bytes] = changelog_bytes) -> Any:
+    def table(
+        name: str,
+        restore_value: Callable[[Any], Any],
+        encode_value: Callable[[Any], bytes] = changelog_bytes,
+    ) -> Any:
         created = OutputChangelogTable(
             app,
             name=name,
@@ -165,11 +176,12 @@ def build_app(
             extra_topic_configs={**internal_config, **CHANGELOG_TOPIC_CONFIG},
             output=internal,
             encode_value=encode_value,
+            restore_value=restore_value,
         )
         return app.tables.add(created)
 
-    alerts_table = table(ALERTS_TABLE)
-    tokens_table = table(TOKENS_TABLE, TokenValues().encode)
+    alerts_table = table(ALERTS_TABLE, restored_entry)
+    tokens_table = table(TOKENS_TABLE, restored_token_value, TokenValues().encode)
 
     emitter = Emitter(sink, codec, runtime.processor_id)
     limits = Limits.from_settings(settings)

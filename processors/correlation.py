@@ -35,6 +35,7 @@ __all__ = [
     "SightingBatches",
     "TokenValues",
     "link_id",
+    "restored_token_value",
     "sighting_entries",
     "sighting_of",
     "sighting_tokens",
@@ -185,6 +186,15 @@ def _untracked(sighting: Any) -> Any:
     if not isinstance(sighting, dict):
         return sighting  # refused by the correlation, which names the problem
     return {k: tuple(v) if type(v) is list else v for k, v in sighting.items()}
+
+
+def restored_token_value(value: Any) -> Any:
+    """A ``tokens`` value read back from the changelog, its sightings in the form the
+    correlation stores them (:func:`_untracked`); the same JSON. Anything else is left
+    as it is, for the correlation to refuse."""
+    if not isinstance(value, dict) or not isinstance(value.get("s"), list):
+        return value
+    return {**value, "s": [_untracked(sighting) for sighting in value["s"]]}
 
 
 def sighting_tokens(key: bytes) -> list[str]:

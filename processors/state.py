@@ -6,9 +6,10 @@ comes from a recipient of the alert, and raising escalations when a recipient mi
 its agreement's response deadline. Entries are small dicts with short keys because
 every change is written to the table's changelog; they are replaced, never mutated,
 because faust records a change only on assignment. Each recipient's state is a tuple
-(a list in JSON, and after a recovery): a table holds an entry per alert for the
-whole deduplication window, and tuples of plain values are dropped from the garbage
-collector's tracking, so its full collections do not walk them all.
+(a list in JSON, made a tuple again when a restore reads it, :func:`restored_entry`):
+a table holds an entry per alert for the whole deduplication window, and tuples of
+plain values are dropped from the garbage collector's tracking, so its full
+collections do not walk them all.
 
 The entry also records where its alert was read (partition and offset). A worker that
 crashed before committing reads the same records again; meeting the entry of the very
@@ -35,6 +36,7 @@ __all__ = [
     "expired",
     "new_entry",
     "overdue",
+    "restored_entry",
 ]
 
 Entry = dict[str, Any]
@@ -78,6 +80,21 @@ def new_entry(
         _R: {
             r.recipient: (r.agreement_id, r.deadline, int(RecipientState.PENDING)) for r in routed
         },
+    }
+
+
+def restored_entry(value: Any) -> Any:
+    """An entry read back from the changelog, its recipients' states tuples again (JSON
+    gives lists, which the garbage collector would walk for as long as the entry is
+    kept). The same JSON; anything but an entry is left as it is."""
+    if not isinstance(value, dict):
+        return value
+    recipients = value.get(_R)
+    if not isinstance(recipients, dict):
+        return value
+    return {
+        **value,
+        _R: {r: tuple(v) if type(v) is list else v for r, v in recipients.items()},
     }
 
 

@@ -86,12 +86,20 @@ class OutputChangelogTable(faust.Table):  # type: ignore[type-arg]
         *args: Any,
         output: KafkaSink | None = None,
         encode_value: Callable[[Any], bytes] = changelog_bytes,
+        restore_value: Callable[[Any], Any] | None = None,
         **kwargs: Any,
     ) -> None:
+        """``restore_value`` turns a value read back from the changelog (plain JSON:
+        lists, never tuples) into the form the table keeps in memory."""
         super().__init__(*args, **kwargs)
         self._output = output
         self._pending = ChangelogBuffer(encode_value)
+        self._restore_value = restore_value
         self._changelog_name: str | None = None
+
+    def _to_value(self, v: Any) -> Any:
+        """faust's hook for each value a restore reads."""
+        return v if self._restore_value is None else self._restore_value(v)
 
     @property
     def changelog_name(self) -> str:
