@@ -8,27 +8,16 @@ full collection for as long as they are kept, which is what decision 20 removed.
 from __future__ import annotations
 
 import gc
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
-from corridor.domain import (
-    AlertMetadata,
-    AlertType,
-    ConsentScope,
-    Corridor,
-    DataCategory,
-    HandlingCode,
-    LinkageToken,
-    Priority,
-    Tlp,
-    TrmPhase,
-)
 from processors.correlation import restored_token_value, sighting_of
 from processors.lean_app import LeanApp
 from processors.state import Routed, new_entry, restored_entry
 from processors.tables import OutputChangelogTable
+from tests.processor_factories import random_tokens
+from tests.unit.processor_world import world
 
 
 def _through_changelog(value: Any) -> Any:
@@ -54,23 +43,7 @@ def _entry() -> dict[str, Any]:
 
 
 def _sighting() -> dict[str, Any]:
-    metadata = AlertMetadata(
-        alert_id="6f1c2a3b-0000-4000-8000-000000000001",
-        case_ref="RO-1",
-        issuer="RO-ANITP",
-        corridor=Corridor("RO", "AT", ("HU",)),
-        alert_type=AlertType.PRESUMED_VICTIM_IDENTIFIED,
-        phase=TrmPhase.IDENTIFICATION,
-        priority=Priority.URGENT,
-        handling=HandlingCode.H1,
-        tlp=Tlp.AMBER,
-        data_categories=frozenset({DataCategory.IDENTITY}),
-        involves_minor=False,
-        best_interests_assessed=False,
-        consent=ConsentScope.ASSISTANCE,
-        created_at=datetime(2026, 12, 1, tzinfo=UTC),
-        linkage_tokens=(LinkageToken(1, bytes(32)), LinkageToken(1, bytes(range(32)))),
-    )
+    metadata = world().factory.metadata(transit=("HU",), tokens=random_tokens(2))
     return sighting_of(metadata)[1]
 
 
