@@ -21,6 +21,8 @@ from corridor.exceptions import ConfigError
 
 CONFIG_FILE = "corridor.toml"
 ENV_PREFIX = "CORRIDOR_"
+#: The variable naming the settings file (as ``--config`` does).
+CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,7 +231,7 @@ def settings_file(
     if path is not None:
         return path
     env = os.environ if environ is None else environ
-    named = env.get(ENV_PREFIX + "CONFIG")
+    named = env.get(CONFIG_VARIABLE)
     if named:
         return Path(named)
     default = Path(CONFIG_FILE)

@@ -25,6 +25,7 @@ from corridor.cli.process import process
 from corridor.cli.publish import publish
 from corridor.cli.schemas import schemas
 from corridor.cli.status import status
+from corridor.config import CONFIG_VARIABLE
 from corridor.exceptions import CorridorError
 from corridor.logs import configure_logging
 
@@ -41,7 +42,7 @@ from corridor.logs import configure_logging
 @click.option(
     "--config",
     type=click.Path(dir_okay=False, path_type=Path),
-    envvar="CORRIDOR_CONFIG",
+    envvar=CONFIG_VARIABLE,
     help="Settings file (default: ./corridor.toml when present).",
 )
 @click.option("--log-level", default="INFO", show_default=True, envvar="CORRIDOR_LOG_LEVEL")

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from corridor.cli.benchmarks.suite import CONFIG_VARIABLE, _config_for_subprocesses
-from corridor.config import settings_file
+from corridor.cli.benchmarks.suite import _config_for_subprocesses
+from corridor.config import CONFIG_VARIABLE, settings_file
 
 READ_IN_A_CHILD = (
     "from corridor.config import load_settings; print(load_settings().producer.key_reuse_alerts)"

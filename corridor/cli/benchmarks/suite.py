@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from confluent_kafka import TopicPartition
 
-from corridor.config import ENV_PREFIX, Settings
+from corridor.config import CONFIG_VARIABLE, Settings
 from corridor.kafka_clients import admin_client
 from corridor.topics import INBOUND
 from corridor.workspace import Workspace
@@ -39,8 +39,6 @@ from .warm_up import WarmUp, warm_up
 from .workload import load_average, write_back
 
 __all__ = ["FULL", "QUICK", "Scale", "run_suite"]
-
-CONFIG_VARIABLE = ENV_PREFIX + "CONFIG"
 
 T = TypeVar("T")
 SCHEMA_VERSION = 1
