@@ -61,6 +61,11 @@ class ProcessorSettings:
     event_loop: str = "uvloop"
     #: Longest wait of a worker's fetch for partitions with nothing new (faust: 1500).
     fetch_max_wait_ms: int = 25
+    #: How long a worker gathers audit records, dead letters and link records before it
+    #: sends them (their producer's ``linger.ms``; decision 25). Nobody waits for them,
+    #: and gathering them spares the brokers most of a request per alert. Deliveries
+    #: keep ``[kafka.producer]``'s ``linger.ms`` (5 ms). From 0 to 1000.
+    trail_linger_ms: int = 50
     #: A worker holding records that wait, and handling none, for this long ends itself
     #: (exit status 70) so that its supervisor or another worker takes over; 0: never.
     #: Well past a commit's longest wait for the brokers (30 s) and a rebalance.

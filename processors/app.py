@@ -7,11 +7,12 @@ logic of :mod:`processors.alerts`, :mod:`processors.ack_router`,
 as plain mappings.
 
 Processing guarantee: at-least-once (docs/decisions/0011-processing-guarantee.md).
-Outputs go through one :class:`KafkaSink`, sightings and table changelogs (decisions 13
-and 16) through another, on its own connection: a broker handles one request of a
-connection at a time, so a slow changelog append never holds a delivery back. When a
-commit starts, :class:`CommitBarrier` sends what waits in memory and closes both
-producers' epochs before faust picks the offsets, and the commit waits for those
+Outputs go through three producers (:class:`Outputs`), each on its own connection:
+deliveries; the audit trail, dead letters and link records, gathered longer (decision
+25); sightings and table changelogs (decisions 13 and 16). A broker handles one request
+of a connection at a time, so a slow changelog or audit append never holds a delivery
+back. When a commit starts, :class:`CommitBarrier` sends what waits in memory and closes
+the producers' epochs before faust picks the offsets, and the commit waits for those
 records' acknowledgements before it sends the offsets (decision 17), without holding the
 event loop; repeated outputs after a crash are absorbed by the alert-id deduplication
 here and downstream.
@@ -50,7 +51,7 @@ from processors.correlation import (
 from processors.dead_letters import DeadLetterReason
 from processors.emitter import Emitter, Source
 from processors.fetch_guard import FetchGuard, look_at, watch_fetcher
-from processors.kafka_sink import KafkaSink
+from processors.kafka_sink import Outputs
 from processors.lean_app import LeanApp
 from processors.progress_guard import (
     Handled,
@@ -115,13 +116,10 @@ def build_app(
     topology: Topology,
     *,
     directory: Callable[[], Directory],
-    sink: KafkaSink,
-    internal: KafkaSink,
+    outputs: Outputs,
     codec: Codec,
     metrics: ProcessorMetrics,
 ) -> ProcessorApp:
-    """``sink`` writes the outputs (deliveries, audit, notices, dead letters);
-    ``internal`` the sightings and the tables' changelogs."""
     settings = runtime.settings.processor
     app_id = settings.app_id
     partitions = topology.partitions
@@ -174,7 +172,7 @@ def build_app(
             partitions=partitions,
             schema=_JSON,
             extra_topic_configs={**internal_config, **CHANGELOG_TOPIC_CONFIG},
-            output=internal,
+            output=outputs.internal,
             encode_value=encode_value,
             restore_value=restore_value,
         )
@@ -183,12 +181,12 @@ def build_app(
     alerts_table = table(ALERTS_TABLE, restored_entry)
     tokens_table = table(TOKENS_TABLE, restored_token_value, TokenValues().encode)
 
-    emitter = Emitter(sink, codec, runtime.processor_id)
+    emitter = Emitter(outputs.deliveries, codec, runtime.processor_id, trail=outputs.trail)
     limits = Limits.from_settings(settings)
 
     # Through the internal producer, like the changelogs: faust's own send path costs
     # several times more.
-    send_sightings = partial(internal.send_to, sightings_topic(app_id))
+    send_sightings = partial(outputs.internal.send_to, sightings_topic(app_id))
     batches = SightingBatches(send_sightings, partitions)
 
     alerts = AlertRouter(
@@ -248,8 +246,7 @@ def build_app(
                     failed = DeadLetterReason.PROCESSING_FAILED
                     emitter.dead_letter(source, failed, datetime.now(UTC))
                     metrics.dead_letters.labels("processor", failed.value).inc()
-                sink.poll()
-                internal.poll()
+                outputs.poll()
 
         return agent
 
@@ -278,8 +275,7 @@ def build_app(
         app,
         to_sweep=to_sweep,
         sweeper=sweeper,
-        sink=sink,
-        internal=internal,
+        outputs=outputs,
         batches=batches,
         tables=(alerts_table, tokens_table),
         metrics=metrics,
@@ -325,8 +321,7 @@ def _add_housekeeping(
     *,
     to_sweep: Any,
     sweeper: Sweeper,
-    sink: KafkaSink,
-    internal: KafkaSink,
+    outputs: Outputs,
     batches: SightingBatches,
     tables: Sequence[OutputChangelogTable],
     metrics: ProcessorMetrics,
@@ -376,7 +371,7 @@ def _add_housekeeping(
         metrics.workers.set(count)
         log_event(LOG, "partitions_assigned", inbound=count)
         # faust has created its topics by now; a commit must not wait for their leaders.
-        internal.know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
+        outputs.internal.know([sightings_topic(app.conf.id), *(t.changelog_name for t in tables)])
 
     # mode types signal handlers with mypy_extensions forms that mypy cannot match.
     app.on_partitions_assigned.connect(on_assigned)  # type: ignore[arg-type]
@@ -385,4 +380,4 @@ def _add_housekeeping(
         batches.flush()
         write_changelogs()
 
-    app.sensors.add(CommitBarrier((sink, internal), before_commit))
+    app.sensors.add(CommitBarrier(outputs.all, before_commit))

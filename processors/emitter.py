@@ -73,10 +73,24 @@ _POLICY = (POLICY_HEADER, POLICY_VERSION.encode())
 
 
 class Emitter:
-    """Encodes and sends deliveries, audit records, dead letters, links and escalations."""
+    """Encodes and sends deliveries, audit records, dead letters, links and escalations.
 
-    def __init__(self, sink: RecordSink, codec: Codec, processor_id: str) -> None:
+    What an agency waits for (deliveries, and the events on its delivery topic) goes to
+    ``sink``; the trail nobody waits for (audit records, dead letters, the links topic)
+    to ``trail``, which may gather records longer (decision 25). Both are ``sink``
+    unless ``trail`` is given.
+    """
+
+    def __init__(
+        self,
+        sink: RecordSink,
+        codec: Codec,
+        processor_id: str,
+        *,
+        trail: RecordSink | None = None,
+    ) -> None:
         self._sink = sink
+        self._trail = sink if trail is None else trail
         self._codec = codec
         self._processor_id = processor_id
         self._component = f"{COMPONENT}:{processor_id}"
@@ -107,7 +121,7 @@ class Emitter:
     ) -> None:
         """One AuditRecord per (recipient, decision) on one alert."""
         key = metadata.corridor.key.encode()
-        send = self._sink.send
+        send = self._trail.send
         for value in self._audits.encode_all(metadata, decisions, decided_at):
             send(AUDIT, key, value)
 
@@ -136,12 +150,12 @@ class Emitter:
         }
         value = self._codec.encode("DeadLetter", record)
         headers = (_event("DeadLetter"), (REASON_HEADER, reason.value.encode()))
-        self._sink.send(DLQ, key, value, headers)
+        self._trail.send(DLQ, key, value, headers)
 
     def link_notice(self, record: dict[str, Any], key: bytes, issuers: Sequence[str]) -> None:
         """One LinkNotice to the links topic and to each issuer's delivery topic."""
         value = self._codec.encode("LinkNotice", record)
-        self._sink.send(LINKS, key, value, (_event("LinkNotice"),))
+        self._trail.send(LINKS, key, value, (_event("LinkNotice"),))
         for issuer in issuers:
             self.deliver_event(issuer, key, "LinkNotice", value)
 

@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -27,7 +28,7 @@ from corridor.logs import log_event
 from processors.emitter import Headers
 from processors.errors import ProcessorError
 
-__all__ = ["KafkaSink"]
+__all__ = ["KafkaSink", "Outputs", "open_outputs"]
 
 LOG = logging.getLogger("corridor.processor.sink")
 #: Processed events per call to librdkafka's ``poll`` (see :meth:`KafkaSink.poll`).
@@ -171,6 +172,53 @@ class KafkaSink:
             f"output records were not written ({detail}); offsets are not committed",
             retriable=True,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Outputs:
+    """A worker's three producers, each on its own connection (a broker serves one
+    request of a connection at a time, so a slow append on one never holds the
+    others back):
+
+    * ``deliveries``: what agencies wait for, at ``[kafka.producer]``'s ``linger.ms``;
+    * ``trail``: audit records, dead letters and link records, gathered for
+      ``processor.trail_linger_ms`` (decision 25): about six audit records per alert
+      would otherwise cost the brokers most of a request each, since librdkafka sends
+      one partition per request;
+    * ``internal``: sightings and the tables' changelogs (decisions 13 and 16).
+    """
+
+    deliveries: KafkaSink
+    trail: KafkaSink
+    internal: KafkaSink
+
+    @property
+    def all(self) -> tuple[KafkaSink, KafkaSink, KafkaSink]:
+        return (self.deliveries, self.trail, self.internal)
+
+    def poll(self) -> None:
+        """Serve delivery reports (see :meth:`KafkaSink.poll`); once per event."""
+        self.deliveries.poll()
+        self.trail.poll()
+        self.internal.poll()
+
+
+#: The longest ``processor.trail_linger_ms``: past a second, a commit would wait on it.
+MAX_TRAIL_LINGER_MS = 1000
+
+
+def open_outputs(conn: Connection, kafka: Mapping[str, str], *, trail_linger_ms: int) -> Outputs:
+    """The three producers; ``kafka`` is the settings' producer properties."""
+    if not 0 <= trail_linger_ms <= MAX_TRAIL_LINGER_MS:
+        raise ProcessorError(
+            f"processor.trail_linger_ms is {trail_linger_ms}; "
+            f"it must be from 0 to {MAX_TRAIL_LINGER_MS}"
+        )
+    return Outputs(
+        deliveries=KafkaSink(conn, kafka),
+        trail=KafkaSink(conn, kafka, **{"linger.ms": trail_linger_ms}),
+        internal=KafkaSink(conn, kafka),
+    )
 
 
 def _headers(headers: Headers | None) -> list[tuple[str, str | bytes | None]] | None:

@@ -23,7 +23,7 @@ from processors.errors import ProcessorError
 from processors.event_loop import install_event_loop
 from processors.fetch_wait import install_fetch_wait
 from processors.gc_thresholds import install_gc_thresholds
-from processors.kafka_sink import KafkaSink
+from processors.kafka_sink import open_outputs
 from processors.runtime import ProcessorRuntime, discover_topology, ensure_internal_topics
 
 __all__ = ["run_worker"]
@@ -39,6 +39,12 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
     registry = CollectorRegistry()
     metrics = ProcessorMetrics.create(registry)
     conn = runtime.connection
+    # First: a bad trail_linger_ms stops the worker before anything is started.
+    outputs = open_outputs(
+        conn,
+        runtime.settings.producer_kafka(),
+        trail_linger_ms=runtime.settings.processor.trail_linger_ms,
+    )
     topology = discover_topology(conn, runtime.settings)
     ensure_internal_topics(conn, runtime.settings.processor.app_id, topology)
     codec = codec_for(conn, max_message_bytes=MAX_RECORD_BYTES)
@@ -59,15 +65,12 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         on_change=on_change,
         on_rejected=metrics.directory_rejected.inc,
     ).start()
-    sink = KafkaSink(conn, runtime.settings.producer_kafka())
-    internal = KafkaSink(conn, runtime.settings.producer_kafka())
     try:
         processor = build_app(
             runtime,
             topology,
             directory=watcher.current,
-            sink=sink,
-            internal=internal,
+            outputs=outputs,
             codec=codec,
             metrics=metrics,
         )
@@ -84,7 +87,7 @@ def run_worker(runtime: ProcessorRuntime, *, loglevel: str = "WARNING") -> None:
         worker.execute_from_commandline()
     finally:
         watcher.stop()
-        for producer in (sink, internal):
+        for producer in outputs.all:
             try:
                 producer.flush(timeout=10)
             except ProcessorError:

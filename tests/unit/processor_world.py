@@ -86,6 +86,8 @@ class World:
     directory: Directory
     keys: dict[str, AgencyKeys]
     sink: ListSink = field(default_factory=ListSink)
+    #: Where the audit trail, dead letters and link records go, when not to ``sink``.
+    trail: ListSink | None = None
     codec: Codec = field(default_factory=Codec)
     alerts_table: dict[str, Any] = field(default_factory=dict)
     tokens_table: dict[str, Any] = field(default_factory=dict)
@@ -97,7 +99,7 @@ class World:
 
     def __post_init__(self) -> None:
         self.metrics = ProcessorMetrics.create(CollectorRegistry())
-        self.emitter = Emitter(self.sink, self.codec, "test-processor")
+        self.emitter = Emitter(self.sink, self.codec, "test-processor", trail=self.trail)
         self.factory = AlertFactory(self.directory, self.keys.__getitem__, self.codec)
         self.queued: list[tuple[str, dict[str, Any]]] = []
         common: dict[str, Any] = {

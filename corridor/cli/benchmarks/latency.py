@@ -109,7 +109,7 @@ def _paced(
     result["achieved_rate_per_s"] = paced["achieved_rate_per_s"]
     result["publisher_behind_ms"] = paced["publisher_behind_ms"]
     if tails is not None:
-        time.sleep(0.5)  # the tails read what the consumer has already confirmed
+        time.sleep(0.5)  # the tails (100 ms batches) read what the consumer confirmed
         result["legs"] = _breakdown(tails, sent, confirmed)
     return result
 
@@ -131,8 +131,10 @@ def run_latency(
     commit_end(admin, app_id, [INBOUND, ACKS_INBOUND])
     results: dict[str, dict[str, Any]] = {}
     tails = _Tails(
-        DeliveryTail(admin, end_offsets(admin, [INBOUND])).start(),
-        DeliveryTail(admin, end_offsets(admin, [delivery_topic(CONSUMER_AGENCY)])).start(),
+        DeliveryTail(admin, end_offsets(admin, [INBOUND]), batched=True).start(),
+        DeliveryTail(
+            admin, end_offsets(admin, [delivery_topic(CONSUMER_AGENCY)]), batched=True
+        ).start(),
     )
     try:
         with (

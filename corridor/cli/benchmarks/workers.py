@@ -168,10 +168,19 @@ class DeliveryTail:
     The processors copy an alert's bytes unchanged to each recipient, so one value is
     one alert, whichever worker routed it and however often, and the same value on the
     inbound and a delivery topic is the same alert.
+
+    A tail asks for every record as soon as it is written, so that ``arrivals`` is
+    exact; that costs the broker about one fetch per record. A ``batched`` tail, for
+    callers that read only the producers' timestamps, lets the broker gather records
+    for up to 100 ms: it then costs the broker ten fetches a second, where the
+    pipeline it measures makes about two per alert.
     """
 
-    def __init__(self, conn: Connection, start: Sequence[TopicPartition]) -> None:
-        self._consumer = consumer(conn, "corridor-bench-tail", quiet=True)
+    def __init__(
+        self, conn: Connection, start: Sequence[TopicPartition], *, batched: bool = False
+    ) -> None:
+        gather = {"fetch.wait.max.ms": 100, "fetch.min.bytes": 1 << 20} if batched else {}
+        self._consumer = consumer(conn, "corridor-bench-tail", quiet=True, **gather)
         self._consumer.assign(list(start))
         self.arrivals: dict[bytes, float] = {}
         self.produced_ms: dict[bytes, int] = {}
