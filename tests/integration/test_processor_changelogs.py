@@ -9,6 +9,7 @@ and give them to changelogs created before.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 import pytest
@@ -38,6 +39,22 @@ def _configs(conn: Connection, topic: str) -> dict[str, str]:
     return {name: entry.value for name, entry in future.result(timeout=30).items()}
 
 
+def _limited(configs: dict[str, str]) -> dict[str, str]:
+    return {name: configs[name] for name in LIMITS}
+
+
+def _configs_once_limited(conn: Connection, topic: str, timeout: float = 15.0) -> dict[str, str]:
+    """The topic's configuration once it shows the limits, or as it is at ``timeout``: an
+    accepted change reaches the broker's answers through the cluster's metadata log, so
+    for a moment after it a broker may still describe the old values."""
+    deadline = time.monotonic() + timeout
+    while True:
+        configs = _configs(conn, topic)
+        if _limited(configs) == CHANGELOG_TOPIC_CONFIG or time.monotonic() >= deadline:
+            return configs
+        time.sleep(0.2)
+
+
 def test_a_worker_creates_its_changelogs_compacted_with_short_segments(
     network: Network, worker: ProcessorGroup
 ) -> None:
@@ -46,7 +63,7 @@ def test_a_worker_creates_its_changelogs_compacted_with_short_segments(
     for table in TABLES:
         configs = _configs(admin, changelog_topic(worker.app_id, table))
         assert configs["cleanup.policy"] == "compact"
-        assert {name: configs[name] for name in LIMITS} == CHANGELOG_TOPIC_CONFIG
+        assert _limited(configs) == CHANGELOG_TOPIC_CONFIG
 
 
 def _old_changelog(network: Network, table: str) -> tuple[str, str]:
@@ -73,8 +90,8 @@ def test_changelogs_created_before_get_the_short_segments(network: Network) -> N
     # "alerts" changelog does not exist yet and is left to faust.
     ensure_internal_topics(conn, app_id, discover_topology(conn, network.settings))
 
-    after = _configs(network.workspace.admin_connection(), tokens)
-    assert {name: after[name] for name in LIMITS} == CHANGELOG_TOPIC_CONFIG
+    after = _configs_once_limited(network.workspace.admin_connection(), tokens)
+    assert _limited(after) == CHANGELOG_TOPIC_CONFIG
     assert after["cleanup.policy"] == "compact"
     listed = admin.list_topics(timeout=30).topics
     assert changelog_topic(app_id, "alerts") not in listed

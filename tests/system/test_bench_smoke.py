@@ -67,7 +67,13 @@ def test_quick_benchmark_reports_every_section(tmp_path: Path) -> None:
         assert run["routed"] == run["alerts"], run
     assert {"per_s", "cpu_us"} <= set(data["consumer"])
     for rate in ("100", "1000"):
-        assert {"p50_ms", "p99_ms", "p999_ms", "max_ms"} <= set(data["latency"][rate])
+        row = data["latency"][rate]
+        assert {"p50_ms", "p99_ms", "p999_ms", "max_ms"} <= set(row)
+        # What each process of the pipeline spent per alert, the local broker included.
+        cpu = row["cpu_us_per_alert"]
+        assert set(cpu) == {"publisher", "worker", "consumer", "broker"}, cpu
+        assert all(us > 0 for us in cpu.values()), cpu
+        assert row["cpu_cores"] == pytest.approx(int(rate) * sum(cpu.values()) / 1e6, abs=0.01)
     assert set(data["bounds_us"]) == {"producer_1", "producer_3", "processor", "consumer"}
     assert {"producer_1", "processor", "consumer", "processor_scale", "pipeline"} <= set(
         data["ratios"]

@@ -15,6 +15,14 @@ producers set when they produce (same machine, same clock):
   broker, the processor's fetch and work);
 * ``deliver``: delivery record produced -> sink confirmed (linger, broker, the
   consumer's fetch, verify, open, store).
+
+Each rate also records the CPU time each process of the pipeline spent per alert
+(``cpu_us_per_alert``), and how many cores all of them together need at that rate
+(``cpu_cores``): the publisher's own count over its schedule; the workers, the local
+brokers and this process (the consumer, with the tails) from the start of the
+publisher to the last confirmation. Below saturation each alert travels alone and
+costs several times what it costs in a backlog; these figures show where the two
+cores of a small machine run out.
 """
 
 from __future__ import annotations
@@ -33,8 +41,9 @@ from corridor.workspace import Workspace
 
 from .baseline import percentiles
 from .consuming import Recorder, running_consumer
+from .warm_up import broker_pids
 from .workers import DeliveryTail, WorkerPool, new_app_id
-from .workload import CONSUMER_AGENCY, commit_end, end_offsets
+from .workload import CONSUMER_AGENCY, commit_end, end_offsets, micros, proc_cpu_seconds
 
 __all__ = ["WARM_UP_SECONDS", "run_latency"]
 
@@ -50,6 +59,32 @@ class _Tails:
     def stop(self) -> None:
         self.inbound.stop()
         self.delivered.stop()
+
+
+@dataclass(frozen=True, slots=True)
+class _Processes:
+    """The pipeline's processes on this machine, whose CPU time a rate records (the
+    publisher counts its own)."""
+
+    workers: WorkerPool
+    brokers: tuple[int, ...]
+
+    def cpu_seconds(self) -> dict[str, float]:
+        seconds = {"worker": sum(self.workers.cpu()), "consumer": time.process_time()}
+        if self.brokers:
+            seconds["broker"] = sum(proc_cpu_seconds(pid) for pid in self.brokers)
+        return seconds
+
+
+def _cpu(
+    rate: float, alerts: int, publisher_s: float, before: dict[str, float], after: dict[str, float]
+) -> dict[str, Any]:
+    spent = {"publisher": publisher_s, **{k: after[k] - before[k] for k in before}}
+    per_alert = {name: micros(seconds, alerts) for name, seconds in spent.items()}
+    return {
+        "cpu_us_per_alert": per_alert,
+        "cpu_cores": round(rate * sum(per_alert.values()) / 1e6, 2),
+    }
 
 
 def _breakdown(
@@ -77,6 +112,7 @@ def _paced(
     settings: Settings,
     recorder: Recorder,
     tails: _Tails | None,
+    processes: _Processes,
     *,
     rate: float,
     seconds: float,
@@ -88,6 +124,7 @@ def _paced(
     """One rate, published by :mod:`.pacer` in its own process (its own GIL, as an
     agency's system is), measured here where the sink confirms."""
     out = logs / f"pacer-{tag}.json"
+    before = processes.cpu_seconds()
     command = [sys.executable, "-m", "corridor.cli.benchmarks.pacer"]
     command += ["--home", str(settings.home), "--rate", f"{rate:g}", "--seconds", f"{seconds:g}"]
     command += ["--partitions", str(partitions), "--tag", tag, "--out", str(out)]
@@ -102,12 +139,14 @@ def _paced(
     # A pipeline that cannot keep the rate gets a bounded time to catch up; what is
     # still missing then is reported as undelivered (slower than the wait).
     recorder.wait_for_ids(sent, timeout)
+    after = processes.cpu_seconds()
     with recorder.changed:
         confirmed = dict(recorder.confirmed)
     latencies = [(confirmed[i] - at) * 1000 for i, at in sent.items() if i in confirmed]
     result = percentiles(latencies, rate, missing=len(sent) - len(latencies))
     result["achieved_rate_per_s"] = paced["achieved_rate_per_s"]
     result["publisher_behind_ms"] = paced["publisher_behind_ms"]
+    result.update(_cpu(rate, len(sent), paced["cpu_s"], before, after))
     if tails is not None:
         time.sleep(0.5)  # the tails (100 ms batches) read what the consumer confirmed
         result["legs"] = _breakdown(tails, sent, confirmed)
@@ -142,6 +181,7 @@ def run_latency(
             running_consumer(settings) as rec,
         ):
             pool.wait_assigned(partitions, timeout=timeout)
+            processes = _Processes(pool, tuple(broker_pids(settings.home)))
             # Warm-up, not measured: the worker, the consumer and the publisher's
             # idempotent producer are ready, every corridor key has gone through, and
             # the worker's first commits and changelog writes are behind it. Measured
@@ -150,6 +190,7 @@ def run_latency(
                 settings,
                 rec,
                 None,
+                processes,
                 rate=min(rates),
                 seconds=WARM_UP_SECONDS,
                 partitions=partitions,
@@ -162,6 +203,7 @@ def run_latency(
                     settings,
                     rec,
                     tails,
+                    processes,
                     rate=rate,
                     seconds=seconds,
                     partitions=partitions,

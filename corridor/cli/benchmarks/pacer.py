@@ -9,7 +9,8 @@ It runs as its own process, so that publishing (check, seal, sign: most of a cor
 One alert is published and acknowledged first, off the clock (the idempotent
 producer fetches its id then). Then ``R * S`` alerts follow on schedule; ``F`` gets,
 as JSON, when ``publish`` was called for each (``time.time()``, by alert id), the rate
-achieved and how far behind schedule the publisher fell at worst. Its settings are
+achieved, how far behind schedule the publisher fell at worst, and the CPU time the
+process spent from the first scheduled alert to the last one's acknowledgement. Its settings are
 read as any ``corridor`` command reads them (``CORRIDOR_CONFIG``, ``./corridor.toml``,
 ``CORRIDOR_<SECTION>_<KEY>``), with ``--home`` for the cluster.
 """
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     behind = 0.0
     with open_publisher(load_settings(home=args.home), ISSUER) as publisher:
         publisher.publish(drafts[0]).result(30)
-        begin = time.perf_counter()
+        begin, cpu = time.perf_counter(), time.process_time()
         for n, (draft, alert_id) in enumerate(zip(drafts[1:], ids[1:], strict=True)):
             delay = begin + n / args.rate - time.perf_counter()
             if delay > 0:
@@ -58,11 +59,13 @@ def main(argv: list[str] | None = None) -> None:
             publisher.publish(draft)
         published_in = time.perf_counter() - begin
         publisher.flush(30)
+        cpu = time.process_time() - cpu
     result = {
         "sent": sent,
         "warm_up": ids[0],
         "achieved_rate_per_s": round(count / published_in, 1),
         "publisher_behind_ms": round(behind * 1000, 1),
+        "cpu_s": round(cpu, 3),
     }
     args.out.write_text(json.dumps(result))
 

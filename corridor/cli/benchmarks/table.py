@@ -165,6 +165,14 @@ def _latency(results: dict[str, Any]) -> list[str]:
         )
         if shown:
             lines.append(f"  legs at {rate}/s (p50/p99 ms): {shown}")
+    for rate, row in (results.get("latency") or {}).items():
+        cpu = row.get("cpu_us_per_alert") or {}
+        if cpu:
+            shown = ", ".join(f"{name} {_n(us)}" for name, us in cpu.items())
+            lines.append(
+                f"  CPU at {rate}/s (us per alert): {shown}; "
+                f"{_n(row.get('cpu_cores'), 2)} cores in all"
+            )
     pipe = lookup(results, "ratios.pipeline") or {}
     lines += [
         "",
