@@ -19,7 +19,8 @@ the alert-id idempotence, decision 11). Records that retention deleted before an
 processed them cannot come back: those are skipped, and logged.
 
 Both read or replace faust internals (``Consumer._new_offset``, ``_acked``,
-``_committed_offset``, ``_gap``), so faust is pinned and the crash test guards them.
+``_committed_offset``, ``_gap``, ``_read_offset``), so faust is pinned and the crash
+test guards them.
 """
 
 from __future__ import annotations
@@ -111,5 +112,10 @@ class CommitWatchdog:
         log_event(
             LOG, "commit_stall_healed", level=logging.WARNING, **fields, first_processed=first
         )
-        await consumer.seek(tp, committed)
+        # In the consumer's own thread. faust's ``seek`` calls aiokafka from this one,
+        # which drops the partition's fetched records while that thread may be draining
+        # them: aiokafka then fails on them (KeyError) and faust's fetcher is gone.
+        await consumer.seek_wait({tp: committed})
+        # What faust's ``seek`` also does: records from the new position are read again.
+        consumer._read_offset[tp] = committed or None
         self.healed += 1
