@@ -115,7 +115,13 @@ class CommitWatchdog:
         # In the consumer's own thread. faust's ``seek`` calls aiokafka from this one,
         # which drops the partition's fetched records while that thread may be draining
         # them: aiokafka then fails on them (KeyError) and faust's fetcher is gone.
-        await consumer.seek_wait({tp: committed})
+        try:
+            await consumer.seek_wait({tp: committed})
+        except Exception as exc:  # the next checks find the hole again and retry
+            log_event(
+                LOG, "commit_stall_heal_failed", level=logging.WARNING, **fields, error=repr(exc)
+            )
+            return
         # What faust's ``seek`` also does: records from the new position are read again.
         consumer._read_offset[tp] = committed or None
         self.healed += 1

@@ -30,6 +30,7 @@ class FakeConsumer:
     _read_offset: dict[TP, int | None] = field(default_factory=dict)
     earliest: int = 0
     seeks: list[tuple[TP, int]] = field(default_factory=list)
+    seek_fails: bool = False
 
     def ack(self, tp: TP, *offsets: int) -> None:
         self._acked[tp].extend(offsets)
@@ -41,6 +42,8 @@ class FakeConsumer:
 
     async def seek_wait(self, partitions: dict[TP, int]) -> None:
         """faust runs this in the consumer's own thread."""
+        if self.seek_fails:
+            raise TimeoutError("position not known in time")
         self.seeks.extend(partitions.items())
 
     async def earliest_offsets(self, *tps: TP) -> dict[TP, int]:
@@ -113,3 +116,18 @@ def test_records_deleted_before_processing_are_skipped_not_fetched_forever() -> 
     checks(watchdog, 1)
     assert app.consumer.seeks == []
     assert _strict_new_offset(app.consumer, TP1) is not None
+
+
+def test_a_heal_that_fails_is_tried_again_and_the_watchdog_goes_on() -> None:
+    app: Any = FakeApp()
+    app.consumer._committed_offset[TP1] = 10
+    app.consumer.ack(TP1, 12)
+    app.consumer.seek_fails = True
+    watchdog = CommitWatchdog(app, patience=1)
+    checks(watchdog, 1)  # no exception reaches the timer
+    assert watchdog.healed == 0
+    assert TP1 not in app.consumer._read_offset
+    app.consumer.seek_fails = False
+    checks(watchdog, 1)
+    assert app.consumer.seeks == [(TP1, 10)]
+    assert watchdog.healed == 1
